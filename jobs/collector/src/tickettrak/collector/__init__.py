@@ -1,0 +1,1 @@
+"""TicketTrak stage package (see its cli.py for the command)."""

@@ -1,0 +1,1 @@
+"""The laptop path's embedded services: PostgreSQL (pgserver) and the RAW document store (montydb)."""

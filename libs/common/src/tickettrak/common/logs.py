@@ -1,0 +1,73 @@
+"""Structured logging: console lines on a terminal, JSON lines otherwise (pods, CI, files).
+
+Every configured secret is replaced by `***` in every event, whatever field it hides in: a last
+line of defence behind `SecretStr`, for the day an upstream error message echoes a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+_secrets: list[str] = []
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        for secret in _secrets:
+            if secret in value:
+                value = value.replace(secret, "***")
+        return value
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    return value
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret replaced by `***`."""
+    result: str = _redact_value(text)
+    return result
+
+
+def _redact_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if _secrets:
+        for key, value in list(event.items()):
+            event[key] = _redact_value(value)
+    return event
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    for value in values:
+        if value and value not in _secrets:
+            _secrets.append(value)
+
+
+def configure_logging(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Set up structlog (and the stdlib root logger) once per process."""
+    register_secrets(secrets)
+    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    renderer: Any = structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+
+
+def get_logger(name: str | None = None, **context: Any) -> Any:
+    return structlog.get_logger(name, **context)
