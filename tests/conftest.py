@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +18,6 @@ def fixtures_dir() -> Path:
     """The real recorded Aviasales responses (read-only, shared with every developer and CI)."""
     assert FIXTURES_DIR.is_dir(), f"recorded API responses not found at {FIXTURES_DIR}"
     return FIXTURES_DIR
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
