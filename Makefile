@@ -54,6 +54,9 @@ tools: ## build the test tools that come from source (FerretDB)
 	@test -x $(GOBIN)/ferretdb || go install github.com/FerretDB/FerretDB/cmd/ferretdb@$(FERRETDB_VERSION)
 	@$(GOBIN)/ferretdb --version | head -1
 
+# Each area keeps its own targets in mk/<area>.mk (Kubernetes, Airflow, benchmarks).
+-include mk/*.mk
+
 .PHONY: sandbox
 sandbox: venv ## serve the Aviasales sandbox on :8090
 	$(TT) sandbox --port 8090
