@@ -57,6 +57,10 @@ tools: ## build the test tools that come from source (FerretDB)
 # Each area keeps its own targets in mk/<area>.mk (Kubernetes, Airflow, benchmarks).
 -include mk/*.mk
 
+# What CI builds before the tests; area files add prerequisites with `ci-tools: <target>`.
+.PHONY: ci-tools
+ci-tools: tools
+
 .PHONY: sandbox
 sandbox: venv ## serve the Aviasales sandbox on :8090
 	$(TT) sandbox --port 8090
