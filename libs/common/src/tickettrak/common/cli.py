@@ -8,7 +8,9 @@ inside the command.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -25,6 +27,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 
@@ -50,7 +53,7 @@ def _register_commands() -> None:
         sys.exit(2)
 
 
-def _unavailable(name: str, error: ImportError) -> typer.models.CommandFunctionType:
+def _unavailable(name: str, error: ImportError) -> Callable[[], None]:
     def command() -> None:
         raise fail(f"the '{name}' command cannot load in this environment: {error}", code=2)
 
@@ -69,10 +72,8 @@ def fail(reason: str, code: int = 1) -> typer.Exit:
     """Print the reason as the last line, write it where Kubernetes looks, and exit non-zero."""
     typer.echo(f"error: {reason}", err=True)
     if TERMINATION_LOG.exists():
-        try:
+        with contextlib.suppress(OSError):  # not writable outside a pod: the stderr line is enough
             TERMINATION_LOG.write_text(reason[:4000])
-        except OSError:
-            pass
     return typer.Exit(code)
 
 

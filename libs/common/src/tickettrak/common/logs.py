@@ -66,7 +66,9 @@ def configure_logging(fmt: str = "auto", level: str = "INFO", secrets: Iterable[
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )
 
 
 def get_logger(name: str | None = None, **context: Any) -> Any:

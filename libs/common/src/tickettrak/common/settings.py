@@ -20,7 +20,7 @@ ENV_PREFIX = "TICKETTRAK_"
 
 # The sandbox accepts this token and nothing else (see sandbox/README). It is not a secret: it
 # only opens the local simulated API. The proxy uses it when no real token is configured.
-SANDBOX_TOKEN = "tickettrak-sandbox"
+SANDBOX_TOKEN = "tickettrak-sandbox"  # noqa: S105 (public by design)
 
 REAL_API_BASE_URL = "https://api.travelpayouts.com"
 
