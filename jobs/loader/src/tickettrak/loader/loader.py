@@ -1,0 +1,159 @@
+"""The load: migrate, take the loader lock, then RAW batches after the watermark into PostgreSQL."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from tickettrak.loader import writer
+from tickettrak.loader.parse import (
+    REQUEST_LOG_COLUMNS,
+    ParsedDocument,
+    Quarantined,
+    Reason,
+    parse_document,
+    to_json,
+)
+from tickettrak.loader.raw_reader import RAW_COLLECTION, count_after, read_batches
+from tickettrak.loader.schema import migrate
+
+LOADER_LOCK = 0x7474_6C6F_6164  # "ttload": one loader at a time per database
+DEFAULT_BATCH_SIZE = 500
+# The proxy allocates seq before its insert commits, so a document can become visible after a
+# higher seq was already loaded. Each run re-checks this many seqs below the watermark and loads
+# whatever is missing there (request_logs is keyed by raw_id, so the re-check is harmless).
+DEFAULT_OVERLAP = 1000
+
+
+class LoaderBusy(RuntimeError):
+    """Another loader holds the lock on this database."""
+
+
+@dataclass
+class LoadSummary:
+    watermark_before: int = 0
+    watermark_after: int = 0
+    documents_read: int = 0
+    documents_already_loaded: int = 0
+    request_logs: int = 0
+    tickets_inserted: int = 0
+    tickets_updated: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def tickets_per_s(self) -> float:
+        return (self.tickets_inserted + self.tickets_updated) / self.duration_s if self.duration_s else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "watermark_before": self.watermark_before,
+            "watermark_after": self.watermark_after,
+            "documents_read": self.documents_read,
+            "documents_already_loaded": self.documents_already_loaded,
+            "request_logs_rows": self.request_logs,
+            "tickets_inserted": self.tickets_inserted,
+            "tickets_updated": self.tickets_updated,
+            "quarantined": dict(sorted(self.quarantined.items())),
+            "batches": self.batches,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+# progress(total_documents_or_None) once, then progress(None, documents, tickets) per batch
+ProgressStart = Callable[[int | None], None]
+ProgressAdvance = Callable[[int, int], None]
+
+
+def run_load(
+    dsn: str,
+    raw_database: Any,
+    *,
+    full_refresh: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    overlap: int = DEFAULT_OVERLAP,
+    wait_for_lock: bool = False,
+    on_start: ProgressStart | None = None,
+    on_batch: ProgressAdvance | None = None,
+) -> LoadSummary:
+    started = time.monotonic()
+    summary = LoadSummary()
+    collection = raw_database[RAW_COLLECTION]
+    with psycopg.connect(dsn, autocommit=True, application_name="tickettrak-loader") as conn:
+        migrate(conn)
+        _lock(conn, wait_for_lock)
+        writer.prepare(conn)
+        if full_refresh:
+            writer.truncate_all(conn, RAW_COLLECTION)
+        summary.watermark_before = summary.watermark_after = writer.watermark(conn, RAW_COLLECTION)
+        start = max(0, summary.watermark_before - overlap)
+        if on_start is not None:
+            on_start(count_after(collection, summary.watermark_before))
+        for batch in read_batches(collection, start, batch_size):
+            parsed = _parse_new(conn, batch, summary)
+            max_seq = int(batch[-1]["seq"])
+            result = writer.write_batch(conn, parsed, RAW_COLLECTION, max_seq)
+            summary.batches += 1
+            summary.request_logs += result.request_logs
+            summary.tickets_inserted += result.tickets_inserted
+            summary.tickets_updated += result.tickets_updated
+            summary.watermark_after = max(summary.watermark_after, max_seq)
+            if on_batch is not None:
+                on_batch(len(parsed), sum(len(d.tickets) for d in parsed))
+    summary.duration_s = time.monotonic() - started
+    return summary
+
+
+def _lock(conn: psycopg.Connection, wait: bool) -> None:
+    # Session-level lock: held across this connection's transactions, released by PostgreSQL
+    # itself if the process dies, so a SIGKILLed loader never blocks the next one.
+    if wait:
+        conn.execute("SELECT pg_advisory_lock(%s)", (LOADER_LOCK,))
+        return
+    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOADER_LOCK,)).fetchone()
+    if not row or not row[0]:
+        raise LoaderBusy(
+            "another `tickettrak load` is running on this database (advisory lock held); "
+            "nothing was changed — rerun when it finishes, or pass --wait-for-lock"
+        )
+
+
+def _parse_new(
+    conn: psycopg.Connection, batch: list[dict[str, Any]], summary: LoadSummary
+) -> list[ParsedDocument]:
+    """Parse the batch's documents that are not loaded yet (only the overlap can hold loaded ones)."""
+    old = [str(d.get("_id")) for d in batch if int(d["seq"]) <= summary.watermark_before]
+    skip = writer.loaded_ids(conn, old) if old else set()
+    parsed: list[ParsedDocument] = []
+    for doc in batch:
+        if str(doc.get("_id")) in skip:
+            summary.documents_already_loaded += 1
+            continue
+        summary.documents_read += 1
+        try:
+            one = parse_document(doc)
+        except Exception as error:  # a parser bug must not stop the load: quarantine the document
+            one = _unparseable(doc, error)
+        summary.quarantined.update(e.reason for e in one.errors)
+        parsed.append(one)
+    return parsed
+
+
+def _unparseable(doc: dict[str, Any], error: Exception) -> ParsedDocument:
+    raw_id, seq = str(doc.get("_id")), int(doc["seq"])
+    known = {
+        "raw_id": raw_id,
+        "raw_seq": seq,
+        "success": False,
+        "error": f"unparseable: {error}",
+        "raw": to_json(doc),
+    }
+    row = [known.get(column) for column in REQUEST_LOG_COLUMNS]
+    issue = Quarantined(raw_id, seq, "", Reason.BAD_DOCUMENT, f"{type(error).__name__}: {error}")
+    return ParsedDocument(raw_id, seq, tuple(row), [], [issue])
