@@ -1,0 +1,154 @@
+"""The request plan for one logical date: every request the collection sends, in a fixed order.
+
+Deterministic (same config + same logical date = same list, same order), no departure before the
+logical date, no two requests with the same identity (`endpoints.request_key`), and every query
+value a string exactly as sent, so the key the collector computes is the key the proxy stores.
+
+How each endpoint is asked (the Data API's own parameters):
+
+| endpoint | trip / departures | query |
+|---|---|---|
+| prices_for_dates | one_way / daily | departure_at=YYYY-MM-DD, one_way=true |
+| prices_for_dates | one_way / monthly | departure_at=YYYY-MM, one_way=true (one offer per date group) |
+| prices_for_dates | round_trip / daily | departure_at=D, return_at=D+length, one_way=false |
+| grouped_prices | one_way / monthly | departure_at=YYYY-MM, group_by=departure_at |
+| get_latest_prices | one_way / monthly | period_type=month, beginning_of_period=YYYY-MM-01, one_way=true |
+| month_matrix | one_way / monthly | month=YYYY-MM-01, one_way=true |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tickettrak.collector.config import Query, RoutesConfig
+from tickettrak.common.endpoints import ENDPOINTS, request_key
+
+SUPPORTED: frozenset[tuple[str, str, str]] = frozenset(
+    {
+        ("prices_for_dates", "one_way", "daily"),
+        ("prices_for_dates", "one_way", "monthly"),
+        ("prices_for_dates", "round_trip", "daily"),
+        ("grouped_prices", "one_way", "monthly"),
+        ("get_latest_prices", "one_way", "monthly"),
+        ("month_matrix", "one_way", "monthly"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class PlannedRequest:
+    endpoint: str  # registry name, e.g. "prices_for_dates"
+    path: str  # the Data API path the proxy serves
+    query: dict[str, str]
+    route: str  # "MOW-DXB"
+    trip: str  # "one_way" or "round_trip_7d"
+    departure: str  # "2026-12-05" (a day) or "2026-12" (a month)
+    key: str  # endpoints.request_key(path, query)
+
+    @property
+    def first_departure(self) -> date:
+        """The earliest departure date the request asks about (a month: its first day)."""
+        return date.fromisoformat(self.departure if len(self.departure) == 10 else f"{self.departure}-01")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A departure the plan asks about: one day, or one whole month."""
+
+    departures: str  # "daily" | "monthly"
+    day: date  # the day, or the month's first day
+
+    @property
+    def text(self) -> str:
+        return self.day.isoformat() if self.departures == "daily" else self.day.strftime("%Y-%m")
+
+
+def _add_months(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def departure_slots(config: RoutesConfig, logical_date: date, departures: list[str]) -> list[Slot]:
+    """The departures one query family asks about.
+
+    Daily: each day from the logical date for `horizon.daily_days` days. Monthly: whole months up
+    to the logical date's month + `horizon.months`; when the family also asks daily, the months
+    start after the daily part (its last month may overlap it: a month request is a different
+    request, and the overlap keeps the first weeks of that month covered).
+    """
+    horizon = config.horizon
+    daily = "daily" in departures
+    slots = (
+        [Slot("daily", logical_date + timedelta(days=i)) for i in range(horizon.daily_days)] if daily else []
+    )
+    if "monthly" not in departures or horizon.months == 0:
+        return slots
+    this_month = logical_date.replace(day=1)
+    first = (logical_date + timedelta(days=horizon.daily_days)).replace(day=1) if daily else this_month
+    last = _add_months(this_month, horizon.months)
+    month = first
+    while month <= last:
+        slots.append(Slot("monthly", month))
+        month = _add_months(month, 1)
+    return slots
+
+
+def _trips(config: RoutesConfig, query: Query) -> Iterator[tuple[str, str, int | None]]:
+    """(kind, label, round-trip length in days or None) for the trips the query asks for."""
+    if "one_way" in query.trips and config.trips.one_way:
+        yield "one_way", "one_way", None
+    if "round_trip" in query.trips:
+        for length in config.trips.round_trip_days:
+            yield "round_trip", f"round_trip_{length}d", length
+
+
+def _query_for(
+    config: RoutesConfig, query: Query, origin: str, destination: str, slot: Slot, length: int | None
+) -> dict[str, str]:
+    q = {"origin": origin, "destination": destination, "currency": config.currency, "market": config.market}
+    if query.endpoint == "prices_for_dates":
+        q["departure_at"] = slot.text
+        if length is None:
+            q["one_way"] = "true"
+        else:
+            q["return_at"] = (slot.day + timedelta(days=length)).isoformat()
+            q["one_way"] = "false"
+    elif query.endpoint == "grouped_prices":
+        q["departure_at"] = slot.text
+        q["group_by"] = "departure_at"
+    elif query.endpoint == "get_latest_prices":
+        q.update(period_type="month", beginning_of_period=slot.day.isoformat(), one_way="true")
+    elif query.endpoint == "month_matrix":
+        q.update(month=slot.day.isoformat(), one_way="true")
+    # Explicit parameters from the config win over nothing but never override the plan's own.
+    return {**query.params, **q}
+
+
+def build_plan(config: RoutesConfig, logical_date: date) -> list[PlannedRequest]:
+    families = [
+        (query, departure_slots(config, logical_date, list(query.departures))) for query in config.queries
+    ]
+    plan: list[tuple[date, int, PlannedRequest]] = []
+    seen: set[str] = set()
+    for family_index, (query, slots) in enumerate(families):
+        endpoint = ENDPOINTS[query.endpoint]
+        for slot in slots:
+            for kind, trip, length in _trips(config, query):
+                if (query.endpoint, kind, slot.departures) not in SUPPORTED:
+                    continue
+                for origin, destination in config.routes.pairs():
+                    q = _query_for(config, query, origin, destination, slot, length)
+                    key = request_key(endpoint.path, q)
+                    if key in seen:  # two query families asking the same thing: ask once
+                        continue
+                    seen.add(key)
+                    request = PlannedRequest(
+                        query.endpoint, endpoint.path, q, f"{origin}-{destination}", trip, slot.text, key
+                    )
+                    plan.append((slot.day, family_index, request))
+    # Nearest departures first (a stable sort keeps family, trip and route order within a day):
+    # an interrupted run has already collected what changes fastest.
+    plan.sort(key=lambda item: (item[0], item[1]))
+    return [request for _, _, request in plan]
