@@ -201,7 +201,9 @@ def parse_document(doc: dict[str, Any]) -> ParsedDocument:
     shape = BY_PATH[endpoint].shape if endpoint in BY_PATH else None
     if success and body is not None:
         if shape is None:
-            quarantine("", Reason.UNKNOWN_ENDPOINT, f"no loader for endpoint {endpoint!r}")
+            quarantine(
+                "", Reason.UNKNOWN_ENDPOINT, f"no loader for endpoint {endpoint!r}", {"endpoint": endpoint}
+            )
         else:
             try:
                 offers = list(_offers(body, shape))
@@ -211,9 +213,12 @@ def parse_document(doc: dict[str, Any]) -> ParsedDocument:
     if offers and shape is not None and endpoint is not None:
         currency = _currency(body, query)
         if currency not in KNOWN_CURRENCIES:
-            quarantine("", Reason.UNKNOWN_CURRENCY, f"currency {currency!r} is not an ISO-4217 code we know")
+            detail = f"currency {currency!r} is not an ISO-4217 code we know"
+            quarantine("", Reason.UNKNOWN_CURRENCY, detail, {"currency": currency})
         elif observed is None:
-            quarantine("", Reason.BAD_DOCUMENT, "no logical_date, requested_at or written_at")
+            quarantine(
+                "", Reason.BAD_DOCUMENT, "no logical_date, requested_at or written_at", {"timing": timing}
+            )
         else:
             ctx = _Context(raw_id, raw_seq, endpoint, shape, observed, currency, query)
             for path, item in offers:
@@ -265,7 +270,7 @@ def _read_body(response: dict[str, Any], quarantine: Any) -> tuple[Any, str | No
     text = response.get("body_text") if isinstance(response.get("body_text"), str) else None
     if status is None:
         detail = str(transport) if transport else "no HTTP status and no transport error"
-        quarantine("", Reason.TRANSPORT_ERROR, detail)
+        quarantine("", Reason.TRANSPORT_ERROR, detail, {"status": None, "error": transport})
         return None, detail, False
     body: Any = None
     if fmt == "json":
@@ -292,7 +297,12 @@ def _read_body(response: dict[str, Any], quarantine: Any) -> tuple[Any, str | No
         )
         return None, f"HTTP {status}: body is not JSON", False
     else:  # empty / none / unknown format
-        quarantine("", Reason.EMPTY_BODY, f"HTTP {status} with body_format {fmt!r}")
+        quarantine(
+            "",
+            Reason.EMPTY_BODY,
+            f"HTTP {status} with body_format {fmt!r}",
+            {"status": status, "body_format": fmt},
+        )
         return None, f"HTTP {status}: empty body", False
     api_error = _api_error(body)
     if not 200 <= status < 300 or (isinstance(body, dict) and body.get("success") is False):
