@@ -15,7 +15,7 @@ BASE: dict[str, Any] = {
     "version": 1,
     "routes": {"origins": ["MOW", "LED"], "destinations": ["DXB"]},
     "horizon": {"daily_days": 3, "months": 2},
-    "trips": {"one_way": True, "round_trip_days": [7]},
+    "trips": {"one_way": True, "round_trip_days": [7, 10]},
     "queries": [{"endpoint": "prices_for_dates", "trips": ["one_way"], "departures": ["monthly"]}],
 }
 
@@ -81,8 +81,14 @@ def test_yaml_scalars_become_the_text_the_api_gets() -> None:
         ("horizon", {"daily_days": 1, "month": 2}, "horizon.month: Extra inputs are not permitted"),
         (
             "queries.0",
+            {"endpoint": "prices_for_dates", "trips": ["round_trip"], "departures": ["monthly"]},
+            "queries[0] (prices_for_dates): cannot ask for round_trip trips by monthly departures",
+        ),
+        (
+            "queries.0",
             {"endpoint": "month_matrix", "trips": ["round_trip"], "departures": ["monthly"]},
-            "queries[0] (month_matrix): cannot ask for round_trip trips by monthly departures",
+            "queries[0] (month_matrix): counts stays in whole weeks (7, 14, 21, 28 days); "
+            "trips.round_trip_days has [10]",
         ),
     ],
 )

@@ -61,7 +61,7 @@ def test_pause_for_pushes_every_later_slot() -> None:
     assert limiter.reserve() == pytest.approx(11)
 
 
-async def test_concurrent_callers_get_distinct_slots_in_real_time() -> None:
+async def test_concurrent_callers_never_send_before_their_own_slot() -> None:
     limiter = RateLimiter(1200, margin=0.0)  # one slot every 50 ms
     loop = asyncio.get_running_loop()
     stamps: list[float] = []
@@ -70,9 +70,11 @@ async def test_concurrent_callers_get_distinct_slots_in_real_time() -> None:
         await limiter.acquire()
         stamps.append(loop.time())
 
+    started = loop.time()
     await asyncio.gather(*(one() for _ in range(8)))
-    gaps = [b - a for a, b in zip(sorted(stamps), sorted(stamps)[1:], strict=False)]
-    assert min(gaps) >= 0.045
+    # A busy machine may wake a caller late (never early): the i-th send is never before slot i.
+    for i, stamp in enumerate(sorted(stamps)):
+        assert stamp - started >= i * 0.05 - 0.002
 
 
 def test_a_non_positive_limit_is_refused() -> None:

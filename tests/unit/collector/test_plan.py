@@ -144,5 +144,8 @@ def test_the_shipped_default_plan() -> None:
     assert len(plan) == len({r.key for r in plan})
     routes = {r.route for r in plan}
     assert len(routes) == 36  # 6 Russian cities x 3 UAE cities, both directions
-    # A laptop collects ~60 observation days in minutes: the default stays a few hundred per day.
-    assert 100 <= len(plan) <= 400
+    # A laptop collects ~60 observation days in minutes: the default stays a few hundred per day
+    # (routes.yaml explains the number): 36 routes x 4 months x (one-way + 7-day round trip).
+    assert len(plan) == 288
+    assert Counter(r.endpoint for r in plan) == {"prices_for_dates": 144, "grouped_prices": 144}
+    assert sorted({r.departure for r in plan}) == ["2026-01", "2026-02", "2026-03", "2026-04"]

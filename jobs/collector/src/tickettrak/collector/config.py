@@ -187,15 +187,20 @@ class RoutesConfig(_Strict):
     @model_validator(mode="after")
     def _queries_fit(self) -> RoutesConfig:
         for i, query in enumerate(self.queries):
-            problem = _unsupported(query)
+            problem = _unsupported(query, self.trips)
             if problem:
                 raise ValueError(f"queries[{i}] ({query.endpoint}): {problem}")
         return self
 
 
-def _unsupported(query: Query) -> str | None:
+def _unsupported(query: Query, trips: Trips) -> str | None:
     """Combinations an endpoint cannot express (see plan.py for how each one is asked)."""
-    from tickettrak.collector.plan import SUPPORTED
+    from tickettrak.collector.plan import STAY_IN_WEEKS, SUPPORTED
+
+    if "round_trip" in query.trips and query.endpoint in STAY_IN_WEEKS:
+        odd = [n for n in trips.round_trip_days if n % 7 or not 7 <= n <= 28]
+        if odd:
+            return f"counts stays in whole weeks (7, 14, 21, 28 days); trips.round_trip_days has {odd}"
 
     for trip in query.trips:
         for departures in query.departures:

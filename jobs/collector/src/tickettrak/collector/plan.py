@@ -4,16 +4,23 @@ Deterministic (same config + same logical date = same list, same order), no depa
 logical date, no two requests with the same identity (`endpoints.request_key`), and every query
 value a string exactly as sent, so the key the collector computes is the key the proxy stores.
 
-How each endpoint is asked (the Data API's own parameters):
+How each endpoint is asked (the Data API's own parameters; L = the round trip's length in days):
 
-| endpoint | trip / departures | query |
-|---|---|---|
-| prices_for_dates | one_way / daily | departure_at=YYYY-MM-DD, one_way=true |
-| prices_for_dates | one_way / monthly | departure_at=YYYY-MM, one_way=true (one offer per date group) |
-| prices_for_dates | round_trip / daily | departure_at=D, return_at=D+length, one_way=false |
-| grouped_prices | one_way / monthly | departure_at=YYYY-MM, group_by=departure_at |
-| get_latest_prices | one_way / monthly | period_type=month, beginning_of_period=YYYY-MM-01, one_way=true |
-| month_matrix | one_way / monthly | month=YYYY-MM-01, one_way=true |
+| endpoint | trip / departures | query | offers per answer |
+|---|---|---|---|
+| prices_for_dates | one_way / daily | departure_at=YYYY-MM-DD, one_way=true | the day's cheapest |
+| prices_for_dates | one_way / monthly | departure_at=YYYY-MM, one_way=true | each day's cheapest |
+| prices_for_dates | round_trip / daily | departure_at=D, return_at=D+L, one_way=false | every offer |
+| grouped_prices | one_way / monthly | departure_at=YYYY-MM, group_by=departure_at | each day's cheapest |
+| grouped_prices | round_trip / monthly | the same + trip_duration=L | each day's cheapest |
+| get_latest_prices | one_way / monthly | period_type=month, beginning_of_period=YYYY-MM-01, | per day |
+|                   |                   | group_by=dates, one_way=true | |
+| get_latest_prices | round_trip / monthly | the same, one_way=false, trip_duration=L/7 (weeks) | per day |
+| month_matrix | one_way / monthly | month=YYYY-MM-01, one_way=true | per day and stops |
+| month_matrix | round_trip / monthly | the same, one_way=false, trip_duration=L/7 (weeks) | per day, stops |
+
+A round trip by month with prices_for_dates cannot fix the stay (return_at would be a month too),
+so it is not offered; the v2-style endpoints count stays in whole weeks (1-4).
 """
 
 from __future__ import annotations
@@ -31,10 +38,15 @@ SUPPORTED: frozenset[tuple[str, str, str]] = frozenset(
         ("prices_for_dates", "one_way", "monthly"),
         ("prices_for_dates", "round_trip", "daily"),
         ("grouped_prices", "one_way", "monthly"),
+        ("grouped_prices", "round_trip", "monthly"),
         ("get_latest_prices", "one_way", "monthly"),
+        ("get_latest_prices", "round_trip", "monthly"),
         ("month_matrix", "one_way", "monthly"),
+        ("month_matrix", "round_trip", "monthly"),
     }
 )
+# Endpoints that count a round trip's stay in whole weeks (trip_duration=1..4).
+STAY_IN_WEEKS = frozenset({"get_latest_prices", "month_matrix"})
 
 
 @dataclass(frozen=True)
@@ -116,12 +128,16 @@ def _query_for(
             q["return_at"] = (slot.day + timedelta(days=length)).isoformat()
             q["one_way"] = "false"
     elif query.endpoint == "grouped_prices":
-        q["departure_at"] = slot.text
-        q["group_by"] = "departure_at"
+        q.update(departure_at=slot.text, group_by="departure_at")
+        if length is not None:
+            q["trip_duration"] = str(length)
     elif query.endpoint == "get_latest_prices":
-        q.update(period_type="month", beginning_of_period=slot.day.isoformat(), one_way="true")
+        q.update(period_type="month", beginning_of_period=slot.day.isoformat(), group_by="dates")
+        q["one_way"] = "true" if length is None else "false"
     elif query.endpoint == "month_matrix":
-        q.update(month=slot.day.isoformat(), one_way="true")
+        q.update(month=slot.day.isoformat(), one_way="true" if length is None else "false")
+    if length is not None and query.endpoint in STAY_IN_WEEKS:
+        q["trip_duration"] = str(length // 7)
     # Explicit parameters from the config win over nothing but never override the plan's own.
     return {**query.params, **q}
 

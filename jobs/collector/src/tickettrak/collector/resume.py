@@ -13,6 +13,7 @@ import httpx
 
 COMPLETED_PATH = "/tickettrak/v1/completed"
 ATTEMPTS = 4
+RETRY_BASE_S = 0.5  # waits 1, 2, 4 s: a proxy pod that is restarting gets a moment
 
 
 class ResumeError(Exception):
@@ -33,7 +34,7 @@ async def completed_keys(client: httpx.AsyncClient, logical_date: date) -> set[s
             if response.status_code < 500:
                 break
         if attempt < ATTEMPTS:
-            await asyncio.sleep(0.5 * 2**attempt)
+            await asyncio.sleep(RETRY_BASE_S * 2**attempt)
     raise ResumeError(
         f"cannot ask the proxy at {client.base_url} which requests already succeeded ({last_error}); "
         "is it running, and is TICKETTRAK_PROXY_URL right?"

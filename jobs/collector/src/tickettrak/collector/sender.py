@@ -186,7 +186,7 @@ class Sender:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 429:
                 # Over budget (at the proxy or upstream): the whole endpoint waits, not just this call.
-                self._limiters[job.request.endpoint].pause_for(retry_after or 1.0)
+                self._limiters[job.request.endpoint].pause_for(1.0 if retry_after is None else retry_after)
             return self._retry_or_fail(job, f"http_{status}", retry_after)
         if status != 200:
             return self._final(job, f"http_{status}")
