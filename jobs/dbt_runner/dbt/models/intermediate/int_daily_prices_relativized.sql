@@ -1,0 +1,60 @@
+{#- Each departure date's daily cheapest price (from mart_price_dynamics) relative to its
+    eventual minimum: the lowest daily price that departure date ever had. 1.00 = the best price
+    it got; 1.25 = 25% above it. Rows carry their days-before-departure bucket and purchase
+    weekday, and whether their departure date was observed on enough distinct days to count. -#}
+{{ config(schema="dwh", materialized="table") }}
+
+{%- set min_days = var("min_observation_days") | int %}
+{%- if min_days < 2 %}
+    {{ exceptions.raise_compiler_error(
+        "var min_observation_days must be at least 2: best-time-to-buy is never computed from a single extraction day"
+    ) }}
+{%- endif %}
+
+with
+
+daily as (
+    select
+        route_id,
+        origin,
+        destination,
+        trip_type,
+        departure_date,
+        observed_date,
+        days_before_departure,
+        min_price
+    from {{ ref("mart_price_dynamics") }}
+    -- An observation after departure cannot be a purchase opportunity.
+    where days_before_departure >= 0
+),
+
+per_departure as (
+    select
+        *,
+        min(min_price) over departure_window as eventual_min_price,
+        count(*) over departure_window as observed_days_count
+    from daily
+    window departure_window as (partition by route_id, trip_type, departure_date)
+),
+
+final as (
+    select
+        route_id,
+        origin,
+        destination,
+        trip_type,
+        departure_date,
+        observed_date,
+        days_before_departure,
+        {{ days_bucket("days_before_departure", "label") }} as days_bucket,
+        {{ days_bucket("days_before_departure", "order") }} as bucket_order,
+        extract(isodow from observed_date)::integer as purchase_weekday,
+        min_price,
+        eventual_min_price,
+        round(min_price / eventual_min_price, 4) as relative_price,
+        observed_days_count,
+        observed_days_count >= {{ min_days }} as is_eligible
+    from per_departure
+)
+
+select * from final
