@@ -10,7 +10,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "aviasales"
 
-pytest_plugins: list[str] = ["tests.fixtures.postgres", "tests.fixtures.sandbox"]
+pytest_plugins: list[str] = ["tests.fixtures.postgres", "tests.fixtures.sandbox", "tests.fixtures.ferretdb"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,389 @@
+"""The RAW store: one code path (the pymongo API) for MongoDB, FerretDB and the embedded montydb.
+
+The proxy writes here (`insert_exchanges`), the loader reads (`read_batches`, `body_json`), the
+collector's resume point comes from here (`completed_request_keys`). The document shape is the
+contract in ARCHITECTURE.md ("The RAW document").
+
+## How `seq` is allocated, and why the loader's watermark is safe
+
+The loader reads `seq > watermark` and then moves the watermark to the last seq it saw. That is
+only correct if a document with a smaller seq can never become visible *after* a larger one (else
+the loader would step over it for ever). A counter document (`$inc`, then insert) does not give
+that: writer A takes 5, writer B takes 6, B's insert lands first, the loader reads 6, then A's 5
+appears behind the watermark.
+
+So a seq is not reserved before the insert; the insert itself claims it: each writer inserts with
+`seq = (the largest seq it knows) + 1` and the unique index on `seq` rejects the insert if another
+writer (another proxy replica) already holds that number; the loser re-reads the maximum and tries
+again. Consequence: the document `n + 1` can only be inserted after the insert of `n` succeeded and
+was seen, so seqs are dense (no gaps) and become visible in order, whatever the number of proxy
+replicas. Within one process the writer keeps the next seq in memory (no read per insert) and
+inserts batches with `insert_many(ordered=True)`, which keeps the same property (an ordered batch
+stops at its first duplicate). Cost: a conflict between replicas costs one `max(seq)` read.
+
+The embedded store (montydb) has no unique indexes, so there the guarantee comes from having a
+single writer: the writer holds an exclusive lock file next to the data (a second proxy on the same
+embedded store stops with a clear message), and the one writer serialises its inserts.
+
+Durability: inserts use write concern `majority` against a replica set (acknowledged `w=1`
+otherwise) and a client-side timeout; any failure raises `RawStoreUnavailable`. A document is a
+single insert, so it is either whole or absent; if the connection drops after the server wrote it
+but before the acknowledgement, the caller gets the error although the document exists (the
+client then retries and RAW holds two exchanges, which the loader deduplicates by request key).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from tickettrak.common.settings import Settings
+
+RAW_COLLECTION = "raw_exchanges"
+SCHEMA_VERSION = 1
+WRITER_LOCK_FILE = "proxy-writer.lock"
+
+BodyFormat = Literal["json", "json_text", "text", "empty", "none"]
+
+# MongoDB refuses documents nested deeper than 100 levels; keep room for the envelope.
+_MAX_BSON_DEPTH = 90
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_CONFLICT_RETRIES = 50
+
+
+class RawStoreUnavailable(Exception):
+    """The RAW store cannot be reached or did not acknowledge a write; the message says why."""
+
+
+# --- the body as it is stored ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredBody:
+    body_format: BodyFormat
+    body: Any  # the parsed JSON when body_format == "json", else None
+    body_text: str | None  # the text for "json_text" and "text", else None
+
+
+class _NotStorable(Exception):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotStorable("duplicate key in a JSON object")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotStorable(f"non-standard JSON constant {name}")
+
+
+def _check_storable(value: Any, depth: int = 0) -> None:
+    """Raise `_NotStorable` if BSON cannot hold `value` so that it reads back as the same JSON."""
+    if depth > _MAX_BSON_DEPTH:
+        raise _NotStorable("nested too deep for BSON")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key or key.startswith("$") or "." in key or "\x00" in key:
+                raise _NotStorable(f"key {key!r} is not a valid BSON field name")
+            _check_storable(key, depth + 1)
+            _check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item, depth + 1)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise _NotStorable("integer beyond int64")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotStorable("number beyond double range")
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _NotStorable("string with a lone surrogate") from None
+
+
+def _decode_text(content: bytes, charset: str | None) -> str:
+    try:
+        return content.decode(charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        # Not valid in its declared charset: keep what can be read, mark what cannot.
+        return content.decode("utf-8", errors="replace")
+
+
+def stored_body(content: bytes | None, charset: str | None = None) -> StoredBody:
+    """How a response body goes into RAW: parsed JSON when BSON can hold it unchanged, else text.
+
+    `json_text` is JSON that BSON would alter (`$`-prefixed or dotted keys, integers beyond int64,
+    NaN/Infinity, duplicate keys, lone surrogates, extreme nesting): its exact text is kept instead.
+    """
+    if content is None:
+        return StoredBody("none", None, None)
+    if not content:
+        return StoredBody("empty", None, None)
+    text = _decode_text(content, charset)
+    try:
+        parsed = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    except _NotStorable:
+        return StoredBody("json_text", None, text)
+    except (ValueError, RecursionError):
+        return StoredBody("text", None, text)
+    try:
+        _check_storable(parsed)
+    except _NotStorable:
+        return StoredBody("json_text", None, text)
+    return StoredBody("json", parsed, None)
+
+
+def body_json(document: Mapping[str, Any]) -> Any:
+    """The response body of a RAW document as parsed JSON (for `json` and `json_text`).
+
+    Raises `ValueError` when the body is not JSON (`text`, `empty`, `none`).
+    """
+    response = document.get("response") or {}
+    body_format = response.get("body_format")
+    if body_format == "json":
+        return response.get("body")
+    if body_format == "json_text":
+        return json.loads(response.get("body_text") or "")
+    raise ValueError(f"the RAW body is not JSON (body_format={body_format!r})")
+
+
+# --- the store ------------------------------------------------------------------------------------
+def _is_pymongo(db: Any) -> bool:
+    return type(db).__module__.startswith("pymongo")
+
+
+class _WriterLock:
+    """An exclusive lock file: one writer process per embedded store (montydb has no unique index)."""
+
+    def __init__(self, path: Path) -> None:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a+")
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.close()
+            raise RawStoreUnavailable(
+                f"another process already writes to the embedded RAW store (lock {path}); "
+                "run one proxy per TICKETTRAK_HOME, or set TICKETTRAK_MONGO_URI"
+            ) from None
+
+    def release(self) -> None:
+        self._file.close()
+
+
+class RawStore:
+    """The `raw_exchanges` collection behind one database handle (pymongo or montydb)."""
+
+    def __init__(self, db: Any, *, write_timeout_s: float = 10.0, writer_lock: Path | None = None) -> None:
+        self._db = db
+        self._pymongo = _is_pymongo(db)
+        self._write_timeout_s = write_timeout_s
+        self._lock = threading.Lock()
+        self._next_seq: int | None = None
+        self._indexes_ready = False
+        self._majority: bool | None = None
+        self._writer_lock = _WriterLock(writer_lock) if writer_lock is not None else None
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        writer: bool = False,
+        server_selection_timeout_ms: int = 5000,
+        write_timeout_s: float = 10.0,
+    ) -> RawStore:
+        """Open the configured store. `writer=True` for the proxy (takes the embedded lock)."""
+        from tickettrak.common.embedded.mongo import embedded_raw_dir, is_embedded, open_raw_database
+
+        db = open_raw_database(settings, server_selection_timeout_ms=server_selection_timeout_ms)
+        lock = embedded_raw_dir(settings) / WRITER_LOCK_FILE if writer and is_embedded(settings) else None
+        return cls(db, write_timeout_s=write_timeout_s, writer_lock=lock)
+
+    @property
+    def collection(self) -> Any:
+        return self._db[RAW_COLLECTION]
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self._pymongo
+
+    def close(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
+        client = getattr(self._db, "client", None)
+        if client is not None:
+            client.close()
+
+    # -- plumbing
+    def _timeout(self, seconds: float) -> Any:
+        """pymongo's client-side timeout for every operation inside; a no-op for montydb."""
+        if self._pymongo:
+            import pymongo
+
+            return pymongo.timeout(seconds)
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def _unavailable(self, error: Exception, doing: str) -> RawStoreUnavailable:
+        self._next_seq = None  # after any doubt, re-read the maximum before the next insert
+        message = str(error).split(", full error:")[0][:300] or type(error).__name__
+        return RawStoreUnavailable(f"RAW store ({self.describe()}) failed while {doing}: {message}")
+
+    def describe(self) -> str:
+        return "embedded montydb" if not self._pymongo else f"MongoDB database {self._db.name!r}"
+
+    def _write_collection(self) -> Any:
+        if not self._pymongo:
+            return self.collection
+        from pymongo.write_concern import WriteConcern
+
+        if self._majority is None:
+            hello = self._db.client.admin.command("hello")
+            self._majority = "setName" in hello
+        return self.collection.with_options(write_concern=WriteConcern(w="majority" if self._majority else 1))
+
+    # -- operations
+    def ping(self, timeout_s: float = 2.0) -> None:
+        try:
+            with self._timeout(timeout_s):
+                if self._pymongo:
+                    self._db.command("ping")
+                else:
+                    self._db.list_collection_names()
+        except Exception as error:
+            raise self._unavailable(error, "answering a ping") from error
+
+    def ensure_indexes(self) -> None:
+        """Create the indexes (idempotent): unique `seq`, and (logical_date, request_key) for resume."""
+        try:
+            with self._timeout(self._write_timeout_s):
+                self.collection.create_index([("seq", 1)], unique=True, name="seq_unique")
+                self.collection.create_index(
+                    [("logical_date", 1), ("request_key", 1)], name="logical_date_request_key"
+                )
+        except Exception as error:
+            raise self._unavailable(error, "creating indexes") from error
+        self._indexes_ready = True
+
+    def max_seq(self) -> int:
+        """The largest seq in RAW, 0 when empty."""
+        last = list(self.collection.find({}, {"seq": 1, "_id": 0}).sort("seq", -1).limit(1))
+        return int(last[0]["seq"]) if last else 0
+
+    def insert_exchanges(self, documents: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert RAW documents in order, giving each the next seq; return the seqs.
+
+        Returns only after the store acknowledged every document; raises `RawStoreUnavailable`
+        otherwise (see the module docstring for the seq allocation).
+        """
+        from bson.int64 import Int64
+
+        if not documents:
+            return []
+        with self._lock:
+            try:
+                with self._timeout(self._write_timeout_s):
+                    if not self._indexes_ready:
+                        self.ensure_indexes()
+                    collection = self._write_collection()
+                    pending = list(documents)
+                    for _ in range(_MAX_CONFLICT_RETRIES):
+                        if self._next_seq is None:
+                            self._next_seq = self.max_seq() + 1
+                        for offset, document in enumerate(pending):
+                            document["seq"] = Int64(self._next_seq + offset)
+                        inserted = self._insert_ordered(collection, pending)
+                        self._next_seq += inserted
+                        pending = pending[inserted:]
+                        if not pending:
+                            return [int(d["seq"]) for d in documents]
+                        self._next_seq = None  # another replica took the next number: re-read
+            except RawStoreUnavailable:
+                raise
+            except Exception as error:
+                raise self._unavailable(error, "writing") from error
+        raise RawStoreUnavailable(
+            "RAW store: could not claim a seq after repeated conflicts with other writers"
+        )
+
+    def _insert_ordered(self, collection: Any, documents: list[dict[str, Any]]) -> int:
+        """Insert in order; return how many went in before a duplicate seq stopped the batch."""
+        if not self._pymongo:
+            collection.insert_many(documents, ordered=True)
+            return len(documents)
+        from pymongo.errors import BulkWriteError
+
+        try:
+            collection.insert_many(documents, ordered=True)
+        except BulkWriteError as error:
+            details = error.details
+            errors = details.get("writeErrors") or []
+            if details.get("writeConcernErrors") or not errors or any(e.get("code") != 11000 for e in errors):
+                raise
+            inserted = int(details.get("nInserted", 0))
+            # pymongo set `_id` on every document; the ones not inserted must get new ones.
+            for document in documents[inserted:]:
+                document.pop("_id", None)
+            return inserted
+        return len(documents)
+
+    # -- reading (loader, resume)
+    def read_batches(self, after_seq: int, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Whole RAW documents with seq > after_seq, in seq order, `batch_size` at a time."""
+        last = after_seq
+        while True:
+            batch = list(self.collection.find({"seq": {"$gt": last}}).sort("seq", 1).limit(batch_size))
+            if not batch:
+                return
+            yield batch
+            last = int(batch[-1]["seq"])
+            if len(batch) < batch_size:
+                return
+
+    def count(self, query: Mapping[str, Any] | None = None) -> int:
+        return int(self.collection.count_documents(dict(query or {})))
+
+    def completed_request_keys(self, logical_date: str) -> list[str]:
+        """Request keys with a successful exchange (HTTP 200, JSON body with `success: true`)."""
+        try:
+            with self._timeout(self._write_timeout_s):
+                base = {"logical_date": logical_date, "response.status": 200}
+                keys = {
+                    d["request_key"]
+                    for d in self.collection.find(
+                        {**base, "response.body_format": "json", "response.body.success": True},
+                        {"request_key": 1, "_id": 0},
+                    )
+                }
+                for d in self.collection.find(
+                    {**base, "response.body_format": "json_text"},
+                    {"request_key": 1, "response.body_text": 1, "_id": 0},
+                ):
+                    if _json_text_success(d):
+                        keys.add(d["request_key"])
+        except Exception as error:
+            raise self._unavailable(error, "reading completed requests") from error
+        return sorted(keys)
+
+
+def _json_text_success(document: Mapping[str, Any]) -> bool:
+    try:
+        body = json.loads(document["response"]["body_text"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("success") is True
