@@ -139,11 +139,11 @@ port-forward: ## Airflow UI on http://127.0.0.1:8081, the proxy on http://127.0.
 
 STAGE ?= proxy
 .PHONY: logs
-logs: ## logs of a stage: STAGE=proxy|collect|load|transform|report (latest pod)
+logs: ## logs of a stage: STAGE=proxy|collect|load|transform|report|source_freshness (latest pod)
 	@if [ "$(STAGE)" = proxy ]; then \
 	  $(KUBECTL) -n $(NS) logs deployment/tickettrak-proxy --all-containers --tail=200; \
 	else \
-	  pod=$$($(KUBECTL) -n $(NS) get pods -l tickettrak.io/role=stage,tickettrak.io/stage=$(STAGE) \
+	  pod=$$($(KUBECTL) -n $(NS) get pods -l app.kubernetes.io/managed-by=airflow,app.kubernetes.io/component=$(STAGE) \
 	    --sort-by=.metadata.creationTimestamp -o name | tail -1); \
 	  test -n "$$pod" || { echo "no pod for stage $(STAGE) yet (kept only when it failed or still runs; see the Airflow task log)"; exit 1; }; \
 	  $(KUBECTL) -n $(NS) logs "$$pod" --tail=500; \
