@@ -28,9 +28,9 @@ def nowhere_proxy(tt_env: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_dry_run_prints_counts_by_endpoint_and_route(nowhere_proxy: str) -> None:
     result = runner.invoke(app, ["--logical-date", "2026-01-30", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "request plan for 2026-01-30: 288 requests" in result.output
+    assert "request plan for 2026-01-30: 216 requests" in result.output
     total = next(line for line in result.output.splitlines() if "total" in line and "144" in line)
-    assert total.split() == ["│", "total", "│", "144", "│", "144", "│", "288", "│"]
+    assert total.split() == ["│", "total", "│", "72", "│", "144", "│", "216", "│"]
     assert "MOW-DXB" in result.output and "DXB-MOW" in result.output and "OVB-SHJ" in result.output
 
 

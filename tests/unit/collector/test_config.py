@@ -40,7 +40,12 @@ def test_the_shipped_default_loads_with_the_issue_routes() -> None:
     assert config.routes.both_directions
     assert config.currency == "rub" and config.market == "ru"
     assert config.trips.one_way and config.trips.round_trip_days
-    assert config.limits["prices_for_dates"] == 600
+    assert config.limits == {
+        "prices_for_dates": 570,
+        "grouped_prices": 570,
+        "get_latest_prices": 285,
+        "month_matrix": 285,
+    }
 
 
 def test_a_file_path_loads(tmp_path: Path) -> None:
@@ -48,6 +53,16 @@ def test_a_file_path_loads(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(BASE))
     config = load_routes_config(path)
     assert config.routes.pairs() == [("MOW", "DXB"), ("LED", "DXB"), ("DXB", "MOW"), ("DXB", "LED")]
+
+
+def test_unset_limits_default_to_the_proxy_budget() -> None:
+    data = with_change("limits", {"month_matrix": 100})
+    assert parse_routes_config(data).limits == {
+        "prices_for_dates": 570,
+        "grouped_prices": 570,
+        "get_latest_prices": 285,
+        "month_matrix": 100,
+    }
 
 
 def test_yaml_scalars_become_the_text_the_api_gets() -> None:

@@ -18,7 +18,7 @@ LOGICAL_DATE = date(2026, 1, 30)  # two days before a month ends: the daily part
 CONFIG: dict[str, Any] = {
     "version": 1,
     "routes": {"origins": ["MOW", "LED"], "destinations": ["DXB"], "both_directions": True},
-    "horizon": {"daily_days": 3, "months": 2},
+    "horizon": {"daily_days": 3, "months": 3},
     "trips": {"one_way": True, "round_trip_days": [7, 14]},
     "queries": [
         {
@@ -111,6 +111,14 @@ def test_overlapping_families_ask_each_request_once() -> None:
     assert len({r.key for r in plan}) == len(plan)
 
 
+def test_a_family_can_have_its_own_months() -> None:
+    data = copy.deepcopy(CONFIG)
+    data["queries"][2]["months"] = 1
+    plan = build_plan(config(data), LOGICAL_DATE)
+    assert sorted({r.departure for r in plan if r.endpoint == "grouped_prices"}) == ["2026-01"]
+    assert len(plan) == 48 - 4 * 2
+
+
 def test_the_same_input_gives_the_same_plan_in_the_same_order() -> None:
     first = build_plan(config(), LOGICAL_DATE)
     second = build_plan(config(), LOGICAL_DATE)
@@ -122,9 +130,10 @@ def test_the_same_input_gives_the_same_plan_in_the_same_order() -> None:
     ("horizon", "expected_months"),
     [
         ({"daily_days": 0, "months": 0}, []),
-        ({"daily_days": 0, "months": 12}, [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01"]),
-        ({"daily_days": 45, "months": 2}, ["2026-03"]),  # days run to Mar 15: March is still asked by month
-        ({"daily_days": 70, "months": 2}, []),  # the daily part already covers the months
+        ({"daily_days": 0, "months": 1}, ["2026-01"]),
+        ({"daily_days": 0, "months": 13}, [f"2026-{m:02d}" for m in range(1, 13)] + ["2027-01"]),
+        ({"daily_days": 45, "months": 3}, ["2026-03"]),  # days run to Mar 15: March is still asked by month
+        ({"daily_days": 70, "months": 3}, []),  # the daily part already covers the months
     ],
 )
 def test_the_horizon_daily_then_monthly(horizon: dict[str, int], expected_months: list[str]) -> None:
@@ -145,7 +154,14 @@ def test_the_shipped_default_plan() -> None:
     routes = {r.route for r in plan}
     assert len(routes) == 36  # 6 Russian cities x 3 UAE cities, both directions
     # A laptop collects ~60 observation days in minutes: the default stays a few hundred per day
-    # (routes.yaml explains the number): 36 routes x 4 months x (one-way + 7-day round trip).
-    assert len(plan) == 288
-    assert Counter(r.endpoint for r in plan) == {"prices_for_dates": 144, "grouped_prices": 144}
-    assert sorted({r.departure for r in plan}) == ["2026-01", "2026-02", "2026-03", "2026-04"]
+    # (routes.yaml explains the number): 36 routes x (4 one-way months + 2 round-trip months).
+    assert len(plan) == 216
+    assert Counter(r.endpoint for r in plan) == {"prices_for_dates": 144, "grouped_prices": 72}
+    assert sorted({r.departure for r in plan if r.trip == "one_way"}) == [
+        "2026-01",
+        "2026-02",
+        "2026-03",
+        "2026-04",
+    ]
+    assert sorted({r.departure for r in plan if r.trip == "round_trip_7d"}) == ["2026-01", "2026-02"]
+    assert {r.query["trip_duration"] for r in plan if r.endpoint == "grouped_prices"} == {"7"}

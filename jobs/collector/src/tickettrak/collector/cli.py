@@ -61,6 +61,7 @@ def collect(
     Reruns for the same logical date send only what has not succeeded yet (resume).
     """
     import asyncio
+    import logging
     import sys
 
     from tickettrak.collector.config import RoutesConfigError, load_routes_config
@@ -74,6 +75,7 @@ def collect(
 
     settings = settings_or_exit()
     configure_logging(settings.log_format, settings.log_level, settings.secret_values())
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is the proxy's job
     log = get_logger("tickettrak.collector")
 
     today = _today_utc()

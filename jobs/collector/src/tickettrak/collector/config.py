@@ -7,6 +7,7 @@ with pydantic. Every mistake stops the run at start with one line naming the fie
 
 from __future__ import annotations
 
+import math
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -76,8 +77,9 @@ class Routes(_Strict):
 
 
 class Horizon(_Strict):
-    """Departure dates: day by day for `daily_days` days from the logical date, then whole months
-    until `months` calendar months (counting the logical date's month) are covered."""
+    """Departure dates: day by day for `daily_days` days from the logical date, and whole months:
+    `months` calendar months counting the logical date's own (4: this month and the next three;
+    13: to the same month next year). With a daily part, the months start after it."""
 
     daily_days: int = Field(ge=0, le=366)
     months: int = Field(ge=0, le=13)
@@ -102,6 +104,7 @@ class Query(_Strict):
     trips: list[Trip] = Field(min_length=1)
     departures: list[Departures] = Field(min_length=1)
     params: dict[str, str] = Field(default_factory=dict)  # extra query parameters, sent as is
+    months: int | None = Field(default=None, ge=0, le=13)  # this family's own horizon.months
 
     @field_validator("endpoint")
     @classmethod
@@ -141,8 +144,13 @@ class Sending(_Strict):
 SendingConfig = Sending
 
 
-def _documented_limits() -> dict[str, int]:
-    return {name: e.per_minute for name, e in ENDPOINTS.items()}
+# Unset limits default to the proxy's default budget (TICKETTRAK_PROXY_RATE_LIMIT_FRACTION 0.95):
+# pacing above it would only buy 429s from the proxy.
+DEFAULT_LIMIT_SHARE = 0.95
+
+
+def _default_limits() -> dict[str, int]:
+    return {name: math.floor(e.per_minute * DEFAULT_LIMIT_SHARE) for name, e in ENDPOINTS.items()}
 
 
 class RoutesConfig(_Strict):
@@ -153,7 +161,7 @@ class RoutesConfig(_Strict):
     horizon: Horizon
     trips: Trips
     queries: list[Query] = Field(min_length=1)
-    limits: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=_documented_limits)
+    limits: dict[str, Annotated[int, Field(gt=0)]] = Field(default_factory=_default_limits)
     sending: Sending = Field(default_factory=Sending)
 
     @field_validator("currency")
@@ -182,7 +190,7 @@ class RoutesConfig(_Strict):
                     f"{name}: {per_minute}/min is above the API's documented {documented}/min "
                     "(raise it for a sped-up sandbox with --rate-limit-scale, not here)"
                 )
-        return {**_documented_limits(), **value}
+        return {**_default_limits(), **value}
 
     @model_validator(mode="after")
     def _queries_fit(self) -> RoutesConfig:

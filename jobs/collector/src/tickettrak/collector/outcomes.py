@@ -58,8 +58,10 @@ class RunSummary:
     failed_by_reason: Counter[str] = field(default_factory=Counter)
     retries_by_reason: Counter[str] = field(default_factory=Counter)
     endpoints: dict[str, EndpointStats] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list, repr=False)
 
     def add(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
         if outcome.succeeded:
             self.succeeded += 1
             self.offers += outcome.offers

@@ -82,24 +82,25 @@ def _add_months(first_of_month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def departure_slots(config: RoutesConfig, logical_date: date, departures: list[str]) -> list[Slot]:
+def departure_slots(config: RoutesConfig, logical_date: date, query: Query) -> list[Slot]:
     """The departures one query family asks about.
 
-    Daily: each day from the logical date for `horizon.daily_days` days. Monthly: whole months up
-    to the logical date's month + `horizon.months`; when the family also asks daily, the months
-    start after the daily part (its last month may overlap it: a month request is a different
-    request, and the overlap keeps the first weeks of that month covered).
+    Daily: each day from the logical date for `horizon.daily_days` days. Monthly: `horizon.months`
+    calendar months (or the family's own `months`) counting the logical date's month. When the family
+    also asks daily, its months start after the daily part (the last month may overlap it: a month
+    request is a different request, and the overlap keeps the rest of that month covered).
     """
     horizon = config.horizon
-    daily = "daily" in departures
+    months = horizon.months if query.months is None else query.months
+    daily = "daily" in query.departures
     slots = (
         [Slot("daily", logical_date + timedelta(days=i)) for i in range(horizon.daily_days)] if daily else []
     )
-    if "monthly" not in departures or horizon.months == 0:
+    if "monthly" not in query.departures or months == 0:
         return slots
     this_month = logical_date.replace(day=1)
     first = (logical_date + timedelta(days=horizon.daily_days)).replace(day=1) if daily else this_month
-    last = _add_months(this_month, horizon.months)
+    last = _add_months(this_month, months - 1)
     month = first
     while month <= last:
         slots.append(Slot("monthly", month))
@@ -143,9 +144,7 @@ def _query_for(
 
 
 def build_plan(config: RoutesConfig, logical_date: date) -> list[PlannedRequest]:
-    families = [
-        (query, departure_slots(config, logical_date, list(query.departures))) for query in config.queries
-    ]
+    families = [(query, departure_slots(config, logical_date, query)) for query in config.queries]
     plan: list[tuple[date, int, PlannedRequest]] = []
     seen: set[str] = set()
     for family_index, (query, slots) in enumerate(families):
