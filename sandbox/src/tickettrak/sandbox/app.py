@@ -8,16 +8,17 @@ the configured faults, then the answer. Every API call, whatever its fate, is co
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.middleware.gzip import GZipMiddleware
 
 from tickettrak.common.endpoints import ENDPOINTS, TOKEN_HEADER, TOKEN_PARAMS, Endpoint
 from tickettrak.common.settings import SANDBOX_TOKEN
@@ -35,6 +36,8 @@ from tickettrak.sandbox.queries import ApiError, Engine
 AS_OF_HEADER = "X-Sandbox-As-Of"
 ADMIN_PREFIX = "/__sandbox"
 JSON_TYPE = "application/json; charset=utf-8"
+GZIP_MIN_BYTES = 1000
+BODY_CACHE_SIZE = 8192
 
 EDGE_5XX_PAGE = (
     "<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n"
@@ -59,9 +62,37 @@ def error_body(message: str) -> dict[str, Any]:
     return {"success": False, "data": None, "error": message}
 
 
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _json(body: Any, status: int = 200) -> Response:
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(content=content, status_code=status, media_type=JSON_TYPE)
+    return Response(content=_dumps(body), status_code=status, media_type=JSON_TYPE)
+
+
+class BodyCache:
+    """Answers are pure functions of (endpoint, query, as-of): keep the bytes (and their gzip)
+    of recent ones, so a benchmark's hot keys cost a dict lookup, not a re-render."""
+
+    def __init__(self, size: int = BODY_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], list[bytes | None]] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> list[bytes | None] | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[object, ...], body: bytes) -> list[bytes | None]:
+        item: list[bytes | None] = [body, None]
+        self._items[key] = item
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return item
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 class SandboxState:
@@ -76,6 +107,7 @@ class SandboxState:
         self.limiter = RateLimiter(documented_limits(config.rate_limit_scale, config.rate_limits), clock)
         self.faults = FaultInjector(config.faults)
         self.stats = Stats(clock)
+        self.bodies = BodyCache()
         self.handlers: dict[str, Callable[[Mapping[str, str], date], dict[str, Any]]] = {
             "prices_for_dates": self.engine.prices_for_dates,
             "grouped_prices": self.engine.grouped_prices,
@@ -122,20 +154,31 @@ async def _api_call(request: Request, endpoint: Endpoint) -> Response:
         elif plan.outcome == "429":
             response = _json(error_body("Too Many Requests"), 429)
         else:
-            response = _answer(state, request, endpoint)
+            response = _answer(state, request, endpoint, compress=plan.outcome is None)
             if plan.outcome in ("malformed", "truncated") and response.status_code == 200:
                 response = _broken(bytes(response.body), plan.outcome)
     state.stats.record(endpoint.name, response.status_code, arrived, _token_label(token), fault)
     return response
 
 
-def _answer(state: SandboxState, request: Request, endpoint: Endpoint) -> Response:
+def _answer(state: SandboxState, request: Request, endpoint: Endpoint, compress: bool) -> Response:
     try:
         as_of = _as_of(state, request.headers.get(AS_OF_HEADER))
         query = {k: v for k, v in request.query_params.items() if k not in TOKEN_PARAMS}
-        return _json(state.handlers[endpoint.name](query, as_of))
+        key = (endpoint.name, as_of, tuple(sorted(query.items())))
+        item = state.bodies.get(key)
+        if item is None:
+            item = state.bodies.put(key, _dumps(state.handlers[endpoint.name](query, as_of)))
     except ApiError as error:
         return _json(error_body(str(error)), error.status)
+    body = item[0]
+    assert body is not None
+    if compress and len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
+        if item[1] is None:
+            item[1] = gzip.compress(body, compresslevel=5, mtime=0)
+        headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(content=item[1], status_code=200, media_type=JSON_TYPE, headers=headers)
+    return Response(content=body, status_code=200, media_type=JSON_TYPE)
 
 
 def _as_of(state: SandboxState, header: str | None) -> date:
@@ -168,7 +211,6 @@ def create_app(config: SandboxConfig | None = None, clock: Clock = time.time) ->
         openapi_url=f"{ADMIN_PREFIX}/openapi.json",
     )
     app.state.sandbox = state
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
 
     for endpoint in ENDPOINTS.values():
         _add_api_route(app, endpoint)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta, timezone
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -141,17 +142,17 @@ class Line:
     def transfers(self) -> int:
         return 0 if self.via is None else 1
 
-    @property
+    @cached_property
     def flying_min(self) -> int:
         if self.via is None:
             return block_minutes(self.origin, self.destination)
         return block_minutes(self.origin, self.via) + block_minutes(self.via, self.destination)
 
-    @property
+    @cached_property
     def elapsed_min(self) -> int:
         return self.flying_min + self.layover_min
 
-    @property
+    @cached_property
     def airports(self) -> tuple[str, ...]:
         return (self.origin, self.via, self.destination) if self.via else (self.origin, self.destination)
 

@@ -40,7 +40,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from tickettrak.sandbox.geography import (
     AIRPORTS,
@@ -193,6 +193,10 @@ class Offer:
 
     # --- derived views used by the renderers --------------------------------------------------
     def departure(self) -> datetime:
+        return self._departure
+
+    @cached_property
+    def _departure(self) -> datetime:
         return _local(self.out, self.depart_date)
 
     def arrival(self) -> datetime:
