@@ -71,6 +71,7 @@ class Names:
     secret_name: str
     secret_keys: Mapping[str, SecretKey]  # by names.yaml's key id, e.g. "postgresDsn"
     images: Mapping[str, str]  # by names.yaml's image id, e.g. "dbtRunner"
+    stage_labels: Mapping[str, str]  # podLabels.stage: what the chart's NetworkPolicies select
 
 
 # names.yaml's secret key ids -> the settings variable each one fills (tickettrak.common.settings).
@@ -191,4 +192,8 @@ def load_names(path: Path) -> Names:
         secret_name=_require(secret, "name", f"{path}: secret"),
         secret_keys={kid: SecretKey(SECRET_ENV_VARS[kid], str(key)) for kid, key in keys.items()},
         images=dict(_require(data, "images", str(path))),
+        stage_labels={
+            str(k): str(v)
+            for k, v in _require(_require(data, "podLabels", str(path)), "stage", str(path)).items()
+        },
     )

@@ -30,8 +30,6 @@ DEFAULT_ARGS: dict[str, Any] = {
 # so logs and any stage can name the logical date without parsing arguments.
 RUN_ENV = {"TICKETTRAK_LOGICAL_DATE": LOGICAL_DATE, "TICKETTRAK_RUN_ID": RUN_ID}
 
-LABELS = {"app.kubernetes.io/part-of": "tickettrak", "app.kubernetes.io/managed-by": "airflow"}
-
 
 def stage_args(stage: Stage, config: PipelineConfig) -> list[str]:
     """The `tickettrak` arguments of a stage in this configuration."""
@@ -117,7 +115,7 @@ def _pod_task(stage: Stage, config: PipelineConfig, names: Names) -> Any:
             limits={"cpu": res.cpu_limit, "memory": res.memory_limit},
         ),
         labels={
-            **LABELS,
+            **names.stage_labels,  # without them the NetworkPolicies keep the pod off the databases
             "app.kubernetes.io/name": names.images[stage.image].rsplit("/", 1)[-1],
             "app.kubernetes.io/component": stage.task_id,
         },

@@ -127,7 +127,7 @@ def test_namespace_service_account_resources_and_labels(pods: dict[tuple[str, st
         assert set(resources["requests"]) == {"cpu", "memory"}
         assert set(resources["limits"]) == {"cpu", "memory"}
         labels = manifest["metadata"]["labels"]
-        assert labels["app.kubernetes.io/part-of"] == "tickettrak"
+        assert NAMES["podLabels"]["stage"].items() <= labels.items()
         assert labels["app.kubernetes.io/component"] == task_id
         assert labels["dag_id"] == dag_id and labels["task_id"] == task_id
         assert labels["try_number"] == "1"
