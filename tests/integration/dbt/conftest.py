@@ -1,0 +1,71 @@
+"""dbt test fixtures: a fresh database with the loader's schema and a synthetic price history,
+and a way to run `tickettrak transform` in-process against it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from tests.integration.dbt.synthetic import History, insert_history
+
+
+@dataclass
+class TransformResult:
+    exit_code: int
+    output: str
+
+
+@dataclass
+class Warehouse:
+    dsn: str
+    history: History
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        with psycopg.connect(self.dsn) as conn:
+            return list(conn.execute(sql.encode()).fetchall())
+
+    def execute(self, sql: str) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.encode())
+
+
+@pytest.fixture
+def warehouse(postgres_dsn: str) -> Warehouse:
+    """The loader's schema (its own migrations) plus a small generated history."""
+    from tickettrak.loader.schema import migrate
+
+    history = History()
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        migrate(conn)
+        insert_history(conn, history)
+    return Warehouse(postgres_dsn, history)
+
+
+@pytest.fixture
+def transform(
+    tt_env: Path, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., TransformResult]:
+    """Run `tickettrak transform ARGS` in this process on the warehouse (exit code + output)."""
+    import typer
+
+    from tickettrak.common.settings import get_settings
+    from tickettrak.dbt_runner.cli import transform as transform_command
+
+    monkeypatch.setenv("TICKETTRAK_POSTGRES_DSN", warehouse.dsn)
+    monkeypatch.setenv("TICKETTRAK_LOG_FORMAT", "json")
+    get_settings.cache_clear()
+    # The command alone (a one-command typer app takes its options directly), as `tickettrak
+    # transform` would run it.
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(transform_command)
+
+    def run(*args: str) -> TransformResult:
+        result = CliRunner().invoke(app, list(args))
+        return TransformResult(result.exit_code, result.output)
+
+    return run

@@ -1,0 +1,161 @@
+"""`tickettrak transform` on the embedded PostgreSQL: dbt build green, marts checked against SQL
+written independently over aviasales.tickets, incremental runs equal to a full rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.integration.dbt.conftest import TransformResult, Warehouse
+from tests.integration.dbt.synthetic import insert_days_sql
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# The same statistics as dwh.mart_avg_price_by_route, computed straight from the loader's table
+# with four plain GROUP BYs (no grouping sets, no dbt model in between).
+INDEPENDENT_AVG_PRICE_SQL = """
+with t as (
+    select origin, destination, trip_type, date_trunc('month', departure_date)::date as month,
+           upper(coalesce(airline, 'UNKNOWN')) as airline, departure_date, price,
+           case when transfers = 0 and coalesce(return_transfers, 0) = 0 then 'direct'
+                else 'with_stops' end as stops
+    from aviasales.tickets where currency = 'rub' and price > 0
+),
+levels as (
+    select origin, destination, trip_type, month, 'ALL' as airline, 'all' as stops, price, departure_date
+    from t
+    union all select origin, destination, trip_type, month, airline, 'all', price, departure_date from t
+    union all select origin, destination, trip_type, month, 'ALL', stops, price, departure_date from t
+    union all select origin, destination, trip_type, month, airline, stops, price, departure_date from t
+)
+select origin, destination, trip_type, month, airline, stops,
+       round(avg(price), 2), round(percentile_cont(0.5) within group (order by price)::numeric, 2),
+       min(price), max(price), count(*), count(distinct departure_date)
+from levels group by 1, 2, 3, 4, 5, 6 order by 1, 2, 3, 4, 5, 6
+"""
+
+MART_AVG_PRICE_SQL = """
+select origin, destination, trip_type, departure_month, airline, stops, avg_price, median_price,
+       min_price, max_price, offers_count, departure_dates_count
+from dwh.mart_avg_price_by_route order by 1, 2, 3, 4, 5, 6
+"""
+
+# Every model's content, order-independent, for "incremental == full rebuild".
+CHECKSUM_MODELS = (
+    "dwh.fct_price_observations",
+    "dwh.mart_price_dynamics",
+    "dwh.mart_avg_price_by_route",
+    "dwh.mart_best_time_to_buy",
+    "dwh.mart_best_weekday_to_buy",
+    "dwh.mart_optimal_purchase_dates",
+    "dwh.dim_route",
+    "dwh.dim_airport",
+    "dwh.dim_airline",
+    "dwh.dim_date",
+)
+
+
+def _checksums(warehouse: Warehouse) -> dict[str, tuple[object, ...]]:
+    sums = {}
+    for table in CHECKSUM_MODELS:
+        # loaded_at differs between a full and an incremental build by design: leave it out.
+        sums[table] = warehouse.query(
+            f"select count(*), md5(string_agg(md5((to_jsonb(t) - 'loaded_at')::text), '' order by "
+            f"md5((to_jsonb(t) - 'loaded_at')::text))) from {table} t"
+        )[0]
+    return sums
+
+
+def test_build_is_green_and_avg_price_mart_equals_independent_sql(
+    transform: Callable[..., TransformResult], warehouse: Warehouse, tt_env: Path
+) -> None:
+    result = transform("--docs")
+    assert result.exit_code == 0, result.output
+    assert "dbt build:" in result.output and "error" not in result.output.split("dbt build:")[-1]
+    assert (tt_env / "dbt" / "target" / "catalog.json").is_file()  # dbt docs generate ran
+
+    mart = warehouse.query(MART_AVG_PRICE_SQL)
+    independent = warehouse.query(INDEPENDENT_AVG_PRICE_SQL)
+    assert len(mart) > 30
+    assert mart == independent
+
+    # Schemas are exactly ods and dwh (no target-prefixed schemas).
+    schemas = {row[0] for row in warehouse.query("select table_schema from information_schema.tables")}
+    assert {"ods", "dwh"} <= schemas
+    assert not {s for s in schemas if s.endswith(("_ods", "_dwh"))}
+
+    # The synthetic market is cheapest 35 days out: every route recovers the 30-59 bucket.
+    best = warehouse.query(
+        "select origin, destination, trip_type, days_bucket from dwh.mart_best_time_to_buy "
+        "where is_best_bucket order by 1, 2, 3"
+    )
+    assert len(best) == warehouse.history.routes * 2
+    assert {row[3] for row in best} == {"30-59"}
+
+    # Price dynamics: the daily minimum per departure date, straight from the tickets.
+    dynamics_mismatch = warehouse.query(
+        """
+        select count(*) from (
+            select origin, destination, trip_type, departure_date, observed_date, min(price) as p
+            from aviasales.tickets group by 1, 2, 3, 4, 5
+        ) t
+        full join dwh.mart_price_dynamics d
+            using (origin, destination, trip_type, departure_date, observed_date)
+        where d.min_price is distinct from t.p
+        """
+    )
+    assert dynamics_mismatch == [(0,)]
+
+
+def test_incremental_run_equals_full_rebuild(
+    transform: Callable[..., TransformResult], warehouse: Warehouse
+) -> None:
+    assert transform().exit_code == 0
+    history = warehouse.history
+    next_day = history.last_observed + timedelta(days=1)
+    warehouse.execute(insert_days_sql(history, next_day, 1))
+    # A re-collected old day too: its tickets get a new load time and new prices.
+    warehouse.execute(
+        f"update aviasales.tickets set price = price + 111, loaded_at = now() "
+        f"where observed_date = '{history.first_observed + timedelta(days=2)}'"
+    )
+
+    incremental = transform()
+    assert incremental.exit_code == 0, incremental.output
+    after_incremental = _checksums(warehouse)
+    days = warehouse.query("select count(distinct observed_date) from dwh.fct_price_observations")
+    assert days == [(history.observation_days + 1,)]
+
+    full = transform("--full-refresh")
+    assert full.exit_code == 0, full.output
+    assert _checksums(warehouse) == after_incremental
+
+
+def test_failing_data_test_exits_non_zero_with_dbt_message(
+    transform: Callable[..., TransformResult], warehouse: Warehouse
+) -> None:
+    # An observation after departure breaks the fact's invariant (the loader accepts it).
+    warehouse.execute(
+        "update aviasales.tickets set departure_date = observed_date - 1 "
+        "where offer_id = (select min(offer_id) from aviasales.tickets)"
+    )
+    result = transform()
+    assert result.exit_code == 1
+    last_line = result.output.strip().splitlines()[-1]
+    assert last_line.startswith("error: dbt build failed:")
+    assert "fct_observed_not_after_departure" in result.output
+
+
+def test_source_freshness(transform: Callable[..., TransformResult], warehouse: Warehouse) -> None:
+    fresh = transform("--freshness")
+    assert fresh.exit_code == 0, fresh.output
+    assert "dbt source freshness: 2 pass" in fresh.output
+
+    warehouse.execute("update aviasales.tickets set loaded_at = now() - interval '4 days'")
+    warehouse.execute("update aviasales.request_logs set loaded_at = now() - interval '4 days'")
+    stale = transform("--freshness")
+    assert stale.exit_code == 1
+    assert stale.output.strip().splitlines()[-1].startswith("error: dbt source freshness failed:")
