@@ -143,6 +143,10 @@ class Line:
         return 0 if self.via is None else 1
 
     @cached_property
+    def key(self) -> str:
+        return f"{self.carrier}{self.number}{self.origin}{self.destination}"
+
+    @cached_property
     def flying_min(self) -> int:
         if self.via is None:
             return block_minutes(self.origin, self.destination)

@@ -28,7 +28,7 @@ Price (RUB, integer) of a round trip seen at search day S for departure D, retur
 A one-way ticket is leg(out, D) * 1.12 with the same multipliers (no stay factor).
 `booking` is flat at its minimum inside the route's cheapest window (the ground truth,
 `Market.true_cheapest_window`), 7 % dearer right outside it, rising slowly further ahead and
-steeply in the last two weeks (x2.0 on the day of departure). `purchase_weekday` is 0.95 on the
+steeply in the last two weeks (x2.0 on the day of departure). `purchase_weekday` is 0.90 on the
 route's best weekday to buy (`Market.true_best_purchase_weekday`), 1.00-1.03 on the others.
 """
 
@@ -62,6 +62,8 @@ OUTSIDE_WINDOW_STEP = 0.07  # the jump in price right outside the cheapest windo
 ONE_STOP_FACTOR = 1.06  # one-stop costs more here: direct low-cost seats set the floor
 ONE_WAY_FACTOR = 1.12
 SECOND_FARE_RATE = 0.25
+COMMON_STAYS = (3, 14)  # nights; other stays are searched (and cached) far less
+RARE_STAY_COVERAGE = 0.35
 OUTLIER_RATE = 0.004
 NOISE_SD = 0.05
 DAILY_SHOCK_SD = 0.02
@@ -69,8 +71,8 @@ DAILY_SHOCK_SD = 0.02
 # Demand premium of the Russian city and the UAE city: regional routes are dearer per km (the
 # earlier pipeline's averages: MOW->DXB ~36.9k, LED ~50.6k, SVX ~49.4k, KZN ~53.8k RUB).
 CITY_PREMIUM = {
-    "MOW": 1.00, "LED": 1.25, "KZN": 1.35, "SVX": 1.25,
-    "AER": 1.15, "OVB": 1.30, "KRR": 1.20, "UFA": 1.30,
+    "MOW": 1.00, "LED": 1.05, "KZN": 1.20, "SVX": 1.15,
+    "AER": 1.05, "OVB": 1.20, "KRR": 1.10, "UFA": 1.20,
     "DXB": 1.00, "AUH": 1.08, "SHJ": 0.92, "RKT": 1.10,
 }  # fmt: skip
 
@@ -81,8 +83,8 @@ SEASON = {1: 1.10, 2: 1.05, 3: 1.05, 4: 0.95, 5: 0.90, 6: 0.78,
 # Departure weekday (Monday = 0): Friday and Sunday flights are wanted most.
 DEPARTURE_WEEKDAY = (1.00, 0.95, 0.94, 1.00, 1.08, 1.04, 1.06)
 
-# Purchase weekday offsets from the route's best day (best day = 0.95).
-PURCHASE_WEEKDAY_PATTERN = (0.95, 1.00, 1.01, 1.02, 1.03, 1.02, 1.01)
+# Purchase weekday factors, from the route's best day (0.90) onwards.
+PURCHASE_WEEKDAY_PATTERN = (0.90, 1.00, 1.01, 1.02, 1.03, 1.02, 1.01)
 
 
 def holiday_factor(day: date, towards_uae: bool) -> float:
@@ -241,10 +243,6 @@ def _local(line: Line, day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=tz) + timedelta(minutes=line.depart_min)
 
 
-def _line_key(line: Line) -> str:
-    return f"{line.carrier}{line.number}{line.origin}{line.destination}"
-
-
 @dataclass
 class Market:
     """The seeded market. Cheap to build; offers are cached per (route, dates, as-of, market)."""
@@ -257,6 +255,7 @@ class Market:
         self._routes = {route: self._make_route(*route) for route in all_routes()}
         self._offers_cached = lru_cache(maxsize=self.cache_size)(self._compute_offers)
         self._leg_cached = lru_cache(maxsize=self.cache_size)(self._leg_price)
+        self._shock_cached = lru_cache(maxsize=self.cache_size)(self._daily_shock)
 
     # --- ground truth ------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str]]:
@@ -346,6 +345,8 @@ class Market:
             return ()
         pair = f"{origin}{destination}|{depart.isoformat()}|{ret.isoformat() if ret else '-'}"
         coverage = route.date_coverage * (1.0 if days_ahead <= 120 else 0.85)
+        if ret is not None and not COMMON_STAYS[0] <= (ret - depart).days <= COMMON_STAYS[1]:
+            coverage *= RARE_STAY_COVERAGE  # few people search day trips or month-long stays
         if self._u("date", pair, as_of) >= coverage:
             return ()  # the sparse cache: nobody searched this date pair lately
         market_factor = 1.0 if market == "ru" else 0.35
@@ -358,14 +359,14 @@ class Market:
         found: list[Offer] = []
         for out in outs:
             for back in backs:
-                combo = f"{pair}|{_line_key(out)}|{_line_key(back) if back else '-'}|{market}"
+                combo = f"{pair}|{out.key}|{back.key if back else '-'}|{market}"
                 if self._u("visible", combo, as_of) >= visibility:
                     continue
                 searched = self._search_day(combo, as_of)
                 if searched is None:
                     continue
                 found.extend(self._priced(route, out, back, depart, ret, searched, combo))
-        found.sort(key=lambda o: (o.price, o.departure(), o.token))
+        found.sort(key=lambda o: (o.price, o.token))
         return tuple(found)
 
     def _search_day(self, combo: str, as_of: date) -> date | None:
@@ -387,28 +388,27 @@ class Market:
     ) -> Iterator[Offer]:
         base = self._leg_cached(route.origin, route.destination, out, depart)
         if back is not None and ret is not None:
-            base = (base + self._leg_cached(route.destination, route.origin, back, ret)) * stay_factor(
-                (ret - depart).days
-            )
+            base += self._leg_cached(route.destination, route.origin, back, ret)
+            base *= stay_factor((ret - depart).days)
         else:
             base *= ONE_WAY_FACTOR
-        days_before = (depart - searched).days
         price = (
             base
-            * booking_factor(days_before, route.cheapest_window)
+            * booking_factor((depart - searched).days, route.cheapest_window)
             * self.purchase_weekday_factor(route.origin, route.destination, searched)
-            * math.exp(
-                DAILY_SHOCK_SD * self._z("shock", f"{route.origin}{route.destination}{depart}", searched)
-            )
+            * self._shock_cached(route.origin, route.destination, depart, searched)
         )
-        fares = 2 if self._u("fare2", combo, searched) < SECOND_FARE_RATE else 1
-        for fare in range(fares):
-            key = f"{combo}|{fare}"
-            value = price * math.exp(NOISE_SD * self._z("noise", key, searched))
-            if fare == 1:
-                value *= 1.20 + 0.25 * self._u("fare2price", key, searched)
-            if self._u("outlier", key, searched) < OUTLIER_RATE:
-                value *= 1.5 + self._u("outlierx", key, searched)
+        # one 64-byte digest drives this sighting: second fare?, noise, outliers, tokens
+        digest = hashlib.blake2b(f"{self.seed}|offer|{combo}|{searched.toordinal()}".encode()).digest()
+        u = [v / 2.0**64 for v in struct.unpack(">8Q", digest)]
+        value = price * math.exp(NOISE_SD * (sum(u[1:5]) - 2.0) * math.sqrt(3.0))
+        fares = [value]
+        if u[0] < SECOND_FARE_RATE:  # another agent sells the same combination dearer
+            fares.append(value * (1.20 + 0.25 * u[5]))
+        for fare, amount in enumerate(fares):
+            outlier = u[6 + fare]
+            if outlier < OUTLIER_RATE:  # real data has them (the 2026 airspace closure)
+                amount *= 1.5 + outlier / OUTLIER_RATE
             yield Offer(
                 origin=route.origin,
                 destination=route.destination,
@@ -416,11 +416,15 @@ class Market:
                 back=back,
                 depart_date=depart,
                 return_date=ret,
-                price=max(round(value), 1),
+                price=max(round(amount), 1),
                 search_date=searched,
                 fare=fare,
-                token=hashlib.blake2b(f"{self.seed}|{key}|{searched}".encode(), digest_size=16).hexdigest(),
+                token=digest[16 * fare : 16 * fare + 16].hex(),
             )
+
+    def _daily_shock(self, origin: str, destination: str, depart: date, searched: date) -> float:
+        """The whole route's price level moves a little from one search day to the next."""
+        return math.exp(DAILY_SHOCK_SD * self._z("shock", f"{origin}{destination}{depart}", searched))
 
     def _leg_price(self, origin: str, destination: str, line: Line, day: date) -> float:
         route = self._routes[(origin, destination)]
@@ -452,7 +456,7 @@ class Market:
     def _make_route(self, origin: str, destination: str) -> RouteParams:
         lines = lines_between(origin, destination)
         ru, uae = (origin, destination) if origin in RUSSIAN_CITIES else (destination, origin)
-        reference = (2800 + 1.6 * distance_km(ru, uae)) * CITY_PREMIUM[ru] * CITY_PREMIUM[uae]
+        reference = (2600 + 1.5 * distance_km(ru, uae)) * CITY_PREMIUM[ru] * CITY_PREMIUM[uae]
         weekday_hash = hashlib.blake2b(f"{self.seed}|weekday|{origin}{destination}".encode(), digest_size=8)
         popular = (origin, destination) in (("MOW", "DXB"), ("DXB", "MOW"))
         return RouteParams(
@@ -462,7 +466,7 @@ class Market:
             cheapest_window=_window_for(origin, destination),
             best_purchase_weekday=int.from_bytes(weekday_hash.digest(), "big") % 7 + 1,
             # many lines -> many combinations: each is less likely to be in the cache
-            visibility=min(0.9, 6.0 / max(len(lines), 1) ** 1.2 + 0.2) if not popular else 0.45,
+            visibility=min(0.9, 6.0 / max(len(lines), 1) ** 1.2 + 0.2) if not popular else 0.35,
             date_coverage=0.98 if popular else 0.9,
             lines=lines,
         )

@@ -229,7 +229,7 @@ class Engine:
         if sorting == "route":
             offers.sort(key=lambda o: (*self._route_rank(o), o.departure(), o.price))
         else:
-            offers.sort(key=lambda o: (o.price, o.departure(), o.token))
+            offers.sort(key=lambda o: (o.price, o.token))
         data = [v3_ticket(o, c.currency, c.as_of) for o in self._page(offers, limit, page)]
         return {"data": data, "currency": c.currency_echo, "success": True}
 
