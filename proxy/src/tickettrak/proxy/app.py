@@ -266,9 +266,20 @@ def _openapi_parameters(path: str) -> list[dict[str, Any]]:
     return [p.openapi() for p in PARAMS[path].params] + headers
 
 
-def create_app(settings: Settings | None = None, config: ProxySettings | None = None) -> FastAPI:
+def open_store(settings: Settings, config: ProxySettings) -> RawStore:
+    """The proxy's RAW store handle (raises `RawStoreUnavailable` if another proxy holds the embedded one)."""
+    return RawStore.open(
+        settings, writer=True, server_selection_timeout_ms=3000, write_timeout_s=config.raw_write_timeout_s
+    )
+
+
+def create_app(
+    settings: Settings | None = None, config: ProxySettings | None = None, store: RawStore | None = None
+) -> FastAPI:
+    """The proxy app. `store`: an already opened RAW store (the CLI opens it first, to fail early)."""
     settings = settings or get_settings()
     config = config or ProxySettings()
+    given_store = store
     secrets = [settings.upstream_token, *settings.secret_values()]
     register_secrets(secrets)  # logs: the last line of defence (tickettrak.common.logs)
     # httpx logs every request URL at INFO through stdlib logging (no redaction there); our own
@@ -284,15 +295,10 @@ def create_app(settings: Settings | None = None, config: ProxySettings | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = RawStore.open(
-            settings,
-            writer=True,
-            server_selection_timeout_ms=3000,
-            write_timeout_s=config.raw_write_timeout_s,
-        )
-        state.store = store
+        opened = given_store or open_store(settings, config)
+        state.store = opened
         try:
-            await asyncio.to_thread(store.ensure_indexes)
+            await asyncio.to_thread(opened.ensure_indexes)
             state.metrics.raw_store_up.set(1)
         except RawStoreUnavailable as error:
             # Start anyway: /readyz says not ready, requests get 503, and it heals without a restart.
@@ -311,13 +317,13 @@ def create_app(settings: Settings | None = None, config: ProxySettings | None = 
             ),
             follow_redirects=False,
         )
-        state.writer = RawWriter(store, state.metrics, config.raw_batch_max)
+        state.writer = RawWriter(opened, state.metrics, config.raw_batch_max)
         state.writer.start()
         state.log.info(
             "proxy_started",
             upstream=settings.aviasales_base_url,
             sandbox=settings.uses_sandbox,
-            raw_store=store.describe(),
+            raw_store=opened.describe(),
             limits={BY_PATH[p].name: limiter.per_window for p, limiter in state.limiters.items()},
         )
         try:
@@ -325,7 +331,7 @@ def create_app(settings: Settings | None = None, config: ProxySettings | None = 
         finally:
             await state.writer.stop()
             await state.client.aclose()
-            store.close()
+            opened.close()
 
     app = FastAPI(
         title="TicketTrak proxy",

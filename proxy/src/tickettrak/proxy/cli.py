@@ -23,7 +23,7 @@ def proxy(
     from tickettrak.common.embedded.mongo import RawStoreConfigError
     from tickettrak.common.logs import configure_logging
     from tickettrak.common.raw_store import RawStoreUnavailable
-    from tickettrak.proxy.app import create_app
+    from tickettrak.proxy.app import create_app, open_store
     from tickettrak.proxy.config import ProxySettings
 
     settings = settings_or_exit()
@@ -36,9 +36,10 @@ def proxy(
         first = error.errors()[0]
         name = "TICKETTRAK_PROXY_" + ".".join(str(p) for p in first["loc"]).upper()
         raise fail(f"{name}: {first['msg']}", code=2) from None
-    app = create_app(settings, config)
     try:
-        # No access log: the proxy writes its own line per request (with the request id, no token).
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
+        store = open_store(settings, config)  # before serving: a clear reason if it cannot open
     except (RawStoreUnavailable, RawStoreConfigError) as error:
         raise fail(str(error)) from None
+    app = create_app(settings, config, store)
+    # No access log: the proxy writes its own line per request (with the request id, no token).
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)
