@@ -95,7 +95,7 @@ images: ## build every image, tagged with the git SHA ($(TAG)); context = the re
 	@set -e; for spec in $(IMAGES); do \
 	  IFS== read -r name repo dockerfile <<< "$$spec"; \
 	  echo "==> $$repo:$(TAG) ($$dockerfile)"; \
-	  $(DOCKER) build --file $$dockerfile --tag $$repo:$(TAG) .; \
+	  $(DOCKER) build --file $$dockerfile --tag $$repo:$(TAG) --build-arg TICKETTRAK_IMAGE_TAG=$(TAG) .; \
 	done
 	@$(DOCKER) image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' | grep ':$(TAG) '
 
@@ -126,7 +126,9 @@ deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, T
 	  --wait --timeout 5m
 	$(HELM) upgrade --install airflow airflow --repo $(AIRFLOW_REPO) --version $(AIRFLOW_CHART_VERSION) \
 	  --namespace $(NS) --values helm/values/airflow.yaml \
-	  --set images.airflow.tag=$(TAG) --wait --timeout 10m
+	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --values helm/values/airflow-sandbox.yaml) \
+	  --set images.airflow.tag=$(TAG) --set-file createUserJob.defaultUser.password=$(K8S_SECRETS_DIR)/airflow-admin-password \
+	  --wait --timeout 10m
 	$(HELM) test tickettrak --namespace $(NS) --logs
 
 .PHONY: port-forward
