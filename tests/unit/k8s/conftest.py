@@ -34,7 +34,7 @@ def load_names() -> dict[str, Any]:
 
 def make_variable(name: str) -> str:
     """A `NAME := value` from mk/k8s.mk (the pins live there, once)."""
-    match = re.search(rf"^{name}\s*:?=\s*(.+?)\s*$", (REPO / "mk" / "k8s.mk").read_text(), re.M)
+    match = re.search(rf"^{name}\s*[:?]?=\s*(.+?)\s*$", (REPO / "mk" / "k8s.mk").read_text(), re.M)
     assert match, f"{name} is not set in mk/k8s.mk"
     return match.group(1)
 
@@ -76,7 +76,7 @@ def helm() -> str:
 def tool(name: str) -> str:
     path = TOOLS_BIN / name
     if not path.is_file():
-        pytest.fail(f"{name} not found in .venv-tools: run `make ci-tools` (or `make k8s-lint-tools`)")
+        pytest.fail(f"{name} not found in .venv-tools: run `make ci-tools` (or `make kube-tools`)")
     return str(path)
 
 
