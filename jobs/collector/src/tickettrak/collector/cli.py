@@ -40,7 +40,9 @@ def collect(
     ] = False,
     max_failure_share: Annotated[
         float,
-        typer.Option(min=0.0, max=1.0, help="Exit non-zero when more than this share of requests failed."),
+        typer.Option(
+            min=0.0, max=1.0, help="Exit non-zero when more than this share of the planned requests failed."
+        ),
     ] = 0.05,
     rate_limit_scale: Annotated[
         float,
@@ -122,6 +124,6 @@ def collect(
     if summary.failure_share > max_failure_share:
         reasons = ", ".join(f"{r} {n}" for r, n in summary.failed_by_reason.most_common(3))
         raise fail(
-            f"collect {day.isoformat()}: {summary.failed} of {summary.to_send} requests failed "
+            f"collect {day.isoformat()}: {summary.failed} of {summary.planned} planned requests failed "
             f"({summary.failure_share:.1%} > --max-failure-share {max_failure_share:.1%}; {reasons})"
         )

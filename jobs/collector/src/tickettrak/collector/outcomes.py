@@ -81,7 +81,9 @@ class RunSummary:
 
     @property
     def failure_share(self) -> float:
-        return self.failed / self.to_send if self.to_send else 0.0
+        """Failed / planned: what is missing from the logical date's data (a rerun that sends only
+        the 3 requests still missing and fails them is 3 of 216 missing, not 100 %)."""
+        return self.failed / self.planned if self.planned else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
