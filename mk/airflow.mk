@@ -30,6 +30,7 @@ airflow-lock: ## re-pin dags/requirements-airflow*.txt from the .in files (after
 .PHONY: airflow
 airflow: venv airflow-venv ## Airflow standalone: the DAGs in local mode on the embedded services, UI on 127.0.0.1:8280
 	@mkdir -p $(AIRFLOW_HOME_DIR)
+	PATH=$(CURDIR)/$(AIRFLOW_VENV)/bin:$$PATH \
 	AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) \
 	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False \

@@ -79,7 +79,9 @@ def main(argv: list[str]) -> int:
         if args.airflow_home:
             password = admin_password(args.airflow_home)
             print(f"Airflow UI: http://127.0.0.1:{args.port}  login: admin / {password}")
-            print("  (ready in about a minute; Ctrl-C stops Airflow and the services)")
+            print("  ready in about a minute; the DAGs start paused: unpause tickettrak_pipeline to run it")
+            print("  (against the sandbox, catchup first fills the days since its start date).")
+            print("  Ctrl-C stops Airflow, then the services.")
         sys.stdout.flush()
         child = subprocess.Popen(args.command, env={**os.environ, **service_env})
         # Ctrl-C reaches the child through the terminal's process group; a TERM sent to this
