@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
+from typing import Any
 
 from tickettrak.sandbox.geography import (
     AIRPORTS,
@@ -279,7 +280,7 @@ class Market:
         best = self.true_best_purchase_weekday(origin, destination)
         return PURCHASE_WEEKDAY_PATTERN[(day.isoweekday() - best) % 7]
 
-    def parameters(self) -> dict[str, object]:
+    def parameters(self) -> dict[str, Any]:
         """Every knob of the model, for documentation and for tests that check the analytics."""
         return {
             "seed": self.seed,
