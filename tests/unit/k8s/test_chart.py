@@ -90,6 +90,17 @@ def _tag(rendered: Rendered) -> str:
     return "0123456789ab" if rendered.profile == "existing-secret" else "0.1.0"
 
 
+def test_replicas_share_one_token_budget(rendered: dict[str, Rendered]) -> None:
+    from tickettrak.proxy.config import ProxySettings
+
+    for profile, replicas in (("default", 1), ("three-replicas", 3)):
+        env = {e["name"]: e.get("value") for e in _proxy_container(rendered[profile])["env"]}
+        fraction = ProxySettings(
+            rate_limit_fraction=env["TICKETTRAK_PROXY_RATE_LIMIT_FRACTION"]
+        ).rate_limit_fraction
+        assert fraction * replicas <= 0.95 < (fraction + 0.001) * replicas, (profile, fraction)
+
+
 def test_replicas_and_disruption_budget_follow_the_profile(rendered: dict[str, Rendered]) -> None:
     scaled = rendered["three-replicas"]
     assert scaled.get("Deployment", NAMES["proxyService"])["spec"]["replicas"] == 3
@@ -122,7 +133,12 @@ def test_secret_is_created_or_referenced(rendered: dict[str, Rendered]) -> None:
     # No credential is ever a literal in a pod spec.
     for rendered_profile in rendered.values():
         for env in _proxy_container(rendered_profile).get("env", []):
-            assert "value" not in env, f"{env['name']} is a literal in {rendered_profile.profile}"
+            if env["name"] in (
+                "TICKETTRAK_AVIASALES_TOKEN",
+                "TICKETTRAK_MONGO_URI",
+                "TICKETTRAK_POSTGRES_DSN",
+            ):
+                assert "value" not in env, f"{env['name']} is a literal in {rendered_profile.profile}"
 
 
 def test_missing_credentials_stop_the_render_with_a_reason(helm: str) -> None:
