@@ -72,10 +72,13 @@ def test_a_bad_routes_file_stops_at_start_naming_the_field(nowhere_proxy: str, t
     )
 
 
-def test_a_malformed_logical_date_is_refused(nowhere_proxy: str) -> None:
+def test_a_malformed_logical_date_or_run_id_is_refused(nowhere_proxy: str) -> None:
     result = runner.invoke(app, ["--logical-date", "28.11.2026"])
     assert result.exit_code == 2
     assert "--logical-date: expected YYYY-MM-DD, got '28.11.2026'" in result.output
+    result = runner.invoke(app, ["--logical-date", "2026-11-28", "--run-id", "my run"])
+    assert result.exit_code == 2
+    assert "--run-id: use 1-128 ASCII letters" in result.output.strip().splitlines()[-1]
 
 
 def test_an_unreachable_proxy_fails_with_a_clear_reason(

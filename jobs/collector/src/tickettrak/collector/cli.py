@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+# The proxy's rule for X-TicketTrak-Run-Id (proxy/params.py): checked here so that a bad id stops
+# the run at start instead of failing every request with 422.
+RUN_ID = re.compile(r"[A-Za-z0-9_.:+@/-]{1,128}")
 
 
 def _today_utc() -> date:
@@ -104,6 +109,10 @@ def collect(
     if not plan:
         raise fail("the routes config plans no request for this date (check horizon, trips, queries)", code=2)
 
+    if run_id is not None and not RUN_ID.fullmatch(run_id):
+        raise fail(
+            f"--run-id: use 1-128 ASCII letters, digits or _.:+@/- (the proxy's rule), got {run_id!r}", code=2
+        )
     run = run_id or f"collect__{day.isoformat()}__{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     terminal = sys.stderr.isatty() if progress is None else progress
     options = RunOptions(settings.proxy_url, day, run, rate_limit_scale, terminal)
@@ -119,8 +128,15 @@ def collect(
         summary = asyncio.run(run_collection(config, plan, options))
     except ResumeError as error:
         raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise fail(
+            f"collect {day.isoformat()} interrupted; run the same command again to finish it "
+            "(what already succeeded is in RAW and is not asked again)",
+            code=130,
+        ) from None
     print_summary(summary, day, run)
-    log.info("collect.summary", logical_date=day.isoformat(), run_id=run, **summary.as_dict())
+    if not terminal:  # on a terminal the printed summary says it; pods and CI get one JSON line too
+        log.info("collect.summary", logical_date=day.isoformat(), run_id=run, **summary.as_dict())
     if summary.failure_share > max_failure_share:
         reasons = ", ".join(f"{r} {n}" for r, n in summary.failed_by_reason.most_common(3))
         raise fail(
