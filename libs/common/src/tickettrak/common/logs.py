@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 _secrets: list[str] = []
+QUIET_LIBRARIES = ("pgserver", "httpx", "httpcore")
 
 
 def _redact_value(value: Any) -> Any:
@@ -69,6 +70,10 @@ def configure_logging(fmt: str = "auto", level: str = "INFO", secrets: Iterable[
     logging.basicConfig(
         level=getattr(logging, level), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    # Libraries that narrate every step at INFO (pgserver prints whole pg_ctl transcripts): their
+    # warnings still show, their chatter does not bury the stage's own lines.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, getattr(logging, level)))
 
 
 def get_logger(name: str | None = None, **context: Any) -> Any:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,10 @@ def start_embedded(data_dir: Path) -> Any:
     last process using it lets go.
     """
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            import pgserver
     except ImportError as error:  # images leave the embedded extra out on purpose
         raise EmbeddedPostgresError(
             "TICKETTRAK_POSTGRES_DSN is not set and the embedded PostgreSQL (pgserver) is not installed"
