@@ -158,8 +158,9 @@ psql: ## a SQL shell on the DWH as the read-only `analytics` role
 	  $(KUBECTL) -n $(NS) exec -it "$$pod" -c postgres -- env PGPASSWORD="$$pw" \
 	    psql "host=localhost dbname=tickettrak user=analytics options='-c search_path=dwh,ods'"
 
+DAG_ID ?= tickettrak_pipeline
 .PHONY: trigger
-trigger: ## run the DAG once (Airflow's CLI in the scheduler pod) and show its runs
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags unpause tickettrak
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags trigger tickettrak
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags list-runs tickettrak
+trigger: ## run the DAG once (Airflow's CLI in the scheduler pod) and list its runs
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags unpause $(DAG_ID)
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags trigger $(DAG_ID)
+	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags list-runs $(DAG_ID)

@@ -130,3 +130,13 @@ def test_pod_resources_are_bounded(pod: dict[str, Any]) -> None:
     resources = _container(pod)["resources"]
     assert resources["requests"]["memory"] and resources["limits"]["memory"] and resources["limits"]["cpu"]
     assert pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_make_trigger_runs_the_dag_the_pods_come_from() -> None:
+    import subprocess
+
+    dag_ids = {_pod(path)["metadata"]["labels"]["dag_id"] for path in POD_FILES}
+    dry = subprocess.run(["make", "-n", "trigger"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert dry.returncode == 0, dry.stderr
+    [triggered] = re.findall(r"airflow dags trigger (\S+)", dry.stdout)
+    assert triggered in dag_ids, f"make trigger runs {triggered}, the DAGs are {dag_ids}"
