@@ -281,3 +281,10 @@ def test_truth_endpoint_exposes_the_route_parameters(sandbox_app: Make) -> None:
     )
     everything = app.client.get("/__sandbox/truth").json()
     assert len(everything["routes"]) == 64 and everything["seed"] == app.state.market.seed
+
+
+def test_paths_the_sandbox_does_not_model_say_so_in_json(sandbox_app: Make) -> None:
+    response = sandbox_app(as_of=AS_OF).get("/v1/prices/cheap", {"origin": "MOW"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["success"] is False and "/aviasales/v3/prices_for_dates" in body["error"]

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from tickettrak.common.endpoints import ENDPOINTS, TOKEN_HEADER, TOKEN_PARAMS, Endpoint
 from tickettrak.common.settings import SANDBOX_TOKEN
@@ -154,31 +155,37 @@ async def _api_call(request: Request, endpoint: Endpoint) -> Response:
         elif plan.outcome == "429":
             response = _json(error_body("Too Many Requests"), 429)
         else:
-            response = _answer(state, request, endpoint, compress=plan.outcome is None)
+            response = await _answer(state, request, endpoint, compress=plan.outcome is None)
             if plan.outcome in ("malformed", "truncated") and response.status_code == 200:
                 response = _broken(bytes(response.body), plan.outcome)
     state.stats.record(endpoint.name, response.status_code, arrived, _token_label(token), fault)
     return response
 
 
-def _answer(state: SandboxState, request: Request, endpoint: Endpoint, compress: bool) -> Response:
+async def _answer(state: SandboxState, request: Request, endpoint: Endpoint, compress: bool) -> Response:
     try:
         as_of = _as_of(state, request.headers.get(AS_OF_HEADER))
         query = {k: v for k, v in request.query_params.items() if k not in TOKEN_PARAMS}
         key = (endpoint.name, as_of, tuple(sorted(query.items())))
         item = state.bodies.get(key)
         if item is None:
-            item = state.bodies.put(key, _dumps(state.handlers[endpoint.name](query, as_of)))
+            # a first-time answer can take long (a month x month search): off the event loop, so
+            # cached answers keep flowing meanwhile
+            rendered = await run_in_threadpool(_render, state, endpoint.name, query, as_of)
+            item = state.bodies.put(key, rendered)
     except ApiError as error:
         return _json(error_body(str(error)), error.status)
-    body = item[0]
-    assert body is not None
+    body = item[0] or b""
     if compress and len(body) >= GZIP_MIN_BYTES and "gzip" in request.headers.get("accept-encoding", ""):
         if item[1] is None:
             item[1] = gzip.compress(body, compresslevel=5, mtime=0)
         headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         return Response(content=item[1], status_code=200, media_type=JSON_TYPE, headers=headers)
     return Response(content=body, status_code=200, media_type=JSON_TYPE)
+
+
+def _render(state: SandboxState, name: str, query: Mapping[str, str], as_of: date) -> bytes:
+    return _dumps(state.handlers[name](query, as_of))
 
 
 def _as_of(state: SandboxState, header: str | None) -> date:
@@ -215,6 +222,13 @@ def create_app(config: SandboxConfig | None = None, clock: Clock = time.time) ->
     for endpoint in ENDPOINTS.values():
         _add_api_route(app, endpoint)
     _add_admin_routes(app, state)
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def not_modelled(path: str) -> Response:
+        """Other Data API paths exist upstream; the sandbox says plainly it does not serve them."""
+        served = ", ".join(e.path for e in ENDPOINTS.values())
+        return _json(error_body(f"the TicketTrak sandbox does not serve /{path}; it serves {served}"), 404)
+
     return app
 
 
