@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
+from tickettrak.loader.copy_text import encode_rows
 from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, ParsedDocument, to_json
 
 ERROR_COLUMNS = ("raw_id", "raw_seq", "item_path", "reason", "detail", "fragment", "fragment_text")
@@ -90,21 +92,15 @@ def write_batch(
     conn: psycopg.Connection, docs: Sequence[ParsedDocument], source: str, max_seq: int
 ) -> BatchResult:
     result = BatchResult()
+    error_rows = (
+        (e.raw_id, e.raw_seq, e.item_path, e.reason, e.detail, _json_or_none(e.fragment), e.fragment_text)
+        for doc in docs
+        for e in doc.errors
+    )
     with conn.transaction(), conn.cursor() as cur:
-        with cur.copy(f"COPY stage_request_logs ({_cols(REQUEST_LOG_COLUMNS)}) FROM STDIN") as copy:
-            for doc in docs:
-                copy.write_row(doc.request_log)
-        with cur.copy(f"COPY stage_tickets ({_cols(TICKET_COLUMNS)}) FROM STDIN") as copy:
-            for doc in docs:
-                for row in doc.tickets:
-                    copy.write_row(row)
-        with cur.copy(f"COPY stage_load_errors ({_cols(ERROR_COLUMNS)}) FROM STDIN") as copy:
-            for doc in docs:
-                for e in doc.errors:
-                    fragment = to_json(e.fragment) if e.fragment is not None else None
-                    copy.write_row(
-                        (e.raw_id, e.raw_seq, e.item_path, e.reason, e.detail, fragment, e.fragment_text)
-                    )
+        _copy(cur, "stage_request_logs", REQUEST_LOG_COLUMNS, encode_rows(d.request_log for d in docs))
+        _copy(cur, "stage_tickets", TICKET_COLUMNS, encode_rows(t for d in docs for t in d.tickets))
+        _copy(cur, "stage_load_errors", ERROR_COLUMNS, encode_rows(error_rows))
         cur.execute(_INSERT_REQUEST_LOGS)
         result.request_logs = cur.rowcount
         inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
@@ -113,6 +109,16 @@ def write_batch(
         result.errors = cur.rowcount
         cur.execute(_ADVANCE_WATERMARK, (source, max_seq))
     return result
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], payload: bytes) -> None:
+    if payload:
+        with cur.copy(f"COPY {table} ({_cols(columns)}) FROM STDIN") as copy:
+            copy.write(payload)
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else to_json(value)
 
 
 def loaded_ids(conn: psycopg.Connection, raw_ids: Sequence[str]) -> set[str]:
