@@ -288,3 +288,11 @@ def test_paths_the_sandbox_does_not_model_say_so_in_json(sandbox_app: Make) -> N
     assert response.status_code == 404
     body = response.json()
     assert body["success"] is False and "/aviasales/v3/prices_for_dates" in body["error"]
+
+
+def test_two_sandboxes_with_one_seed_answer_byte_for_byte_alike(sandbox_app: Make) -> None:
+    first, second = sandbox_app(as_of=AS_OF), sandbox_app(as_of=AS_OF)
+    other_seed = sandbox_app(as_of=AS_OF, seed=7)
+    for path, params in ((PRICES, QUERY), (MATRIX, {"origin": "LED", "destination": "SHJ"})):
+        assert first.get(path, params).content == second.get(path, params).content
+        assert first.get(path, params).content != other_seed.get(path, params).content

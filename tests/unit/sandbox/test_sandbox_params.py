@@ -295,3 +295,9 @@ def test_get_latest_prices_periods_and_grouping(app: InProcessSandbox) -> None:
     one_way = data(app, LATEST, period_type="day", beginning_of_period=DEPART.isoformat(), one_way="true")
     assert all(i["return_date"] == "" for i in one_way)
     assert app.get(LATEST, {"origin": "MOW", "period_type": "month"}).status_code == 400
+
+
+def test_unique_keeps_one_ticket_per_route(app: InProcessSandbox) -> None:
+    tickets = data(app, destination="", departure_at=DEPART.strftime("%Y-%m"), unique="true", limit=1000)
+    routes = [(t["origin"], t["destination"]) for t in tickets]
+    assert sorted(routes) == [("MOW", "AUH"), ("MOW", "DXB"), ("MOW", "RKT"), ("MOW", "SHJ")]
