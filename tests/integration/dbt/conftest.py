@@ -46,26 +46,37 @@ def warehouse(postgres_dsn: str) -> Warehouse:
     return Warehouse(postgres_dsn, history)
 
 
+TransformOn = Callable[..., TransformResult]
+
+
 @pytest.fixture
-def transform(
-    tt_env: Path, warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., TransformResult]:
-    """Run `tickettrak transform ARGS` in this process on the warehouse (exit code + output)."""
+def transform_on(tt_env: Path, monkeypatch: pytest.MonkeyPatch) -> TransformOn:
+    """Run `tickettrak transform ARGS` in this process on a database: `transform_on(dsn, *args)`."""
     import typer
 
     from tickettrak.common.settings import get_settings
     from tickettrak.dbt_runner.cli import transform as transform_command
 
-    monkeypatch.setenv("TICKETTRAK_POSTGRES_DSN", warehouse.dsn)
-    monkeypatch.setenv("TICKETTRAK_LOG_FORMAT", "json")
-    get_settings.cache_clear()
     # The command alone (a one-command typer app takes its options directly), as `tickettrak
     # transform` would run it.
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(transform_command)
 
-    def run(*args: str) -> TransformResult:
+    def run(dsn: str, *args: str) -> TransformResult:
+        monkeypatch.setenv("TICKETTRAK_POSTGRES_DSN", dsn)
+        monkeypatch.setenv("TICKETTRAK_LOG_FORMAT", "json")
+        get_settings.cache_clear()
         result = CliRunner().invoke(app, list(args))
         return TransformResult(result.exit_code, result.output)
+
+    return run
+
+
+@pytest.fixture
+def transform(transform_on: TransformOn, warehouse: Warehouse) -> Callable[..., TransformResult]:
+    """Run `tickettrak transform ARGS` on the synthetic warehouse."""
+
+    def run(*args: str) -> TransformResult:
+        return transform_on(warehouse.dsn, *args)
 
     return run

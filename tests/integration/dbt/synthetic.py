@@ -28,7 +28,7 @@ AIRLINES = ("SU", "FZ", "EK", "U6", "DP", "S7")
 @dataclass(frozen=True)
 class History:
     first_observed: date = date(2026, 1, 1)
-    observation_days: int = 12
+    observation_days: int = 50
     horizon_days: int = 40  # departures 1..horizon days after each observation day
     offers_per_departure: int = 3
     routes: int = 2

@@ -61,10 +61,10 @@ CHECKSUM_MODELS = (
 def _checksums(warehouse: Warehouse) -> dict[str, tuple[object, ...]]:
     sums = {}
     for table in CHECKSUM_MODELS:
-        # loaded_at differs between a full and an incremental build by design: leave it out.
+        # loaded_at and dbt_batch_at differ between a full and an incremental build by design.
+        row = "md5((to_jsonb(t) - 'loaded_at' - 'dbt_batch_at')::text)"
         sums[table] = warehouse.query(
-            f"select count(*), md5(string_agg(md5((to_jsonb(t) - 'loaded_at')::text), '' order by "
-            f"md5((to_jsonb(t) - 'loaded_at')::text))) from {table} t"
+            f"select count(*), md5(string_agg({row}, '' order by {row})) from {table} t"
         )[0]
     return sums
 

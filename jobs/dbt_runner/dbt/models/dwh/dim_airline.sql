@@ -42,4 +42,7 @@ final as (
     group by seen.airline_code, airlines.airline_name, airlines.airline_code
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final

@@ -59,4 +59,7 @@ final as (
     left join cities on cities.city_code = coalesce(airports.city_code, per_airport.seen_city_code)
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final

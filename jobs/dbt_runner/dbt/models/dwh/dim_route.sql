@@ -62,4 +62,7 @@ final as (
     left join cities as destination_city on destination_city.city_code = per_route.destination
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final

@@ -60,4 +60,7 @@ final as (
     from sightings
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final

@@ -48,4 +48,7 @@ aggregated as (
         grouping sets ((), (airline), (stops), (airline, stops))
 )
 
-select * from aggregated
+select
+    aggregated.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from aggregated

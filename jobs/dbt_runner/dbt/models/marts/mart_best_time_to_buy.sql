@@ -63,4 +63,7 @@ final as (
     from ranked
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final

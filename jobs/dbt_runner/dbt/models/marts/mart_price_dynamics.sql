@@ -39,4 +39,7 @@ final as (
     group by route_id, origin, destination, trip_type, departure_date, observed_date
 )
 
-select * from final
+select
+    final.*,
+    {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
+from final
