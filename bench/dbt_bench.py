@@ -20,6 +20,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -55,13 +56,16 @@ class Measurement:
 
 
 def _dbt(command: list[str], dsn: str, workspace_dir: Path, quiet: bool) -> float:
+    project = workspace_dir.parent / "project"  # a snapshot: edits during a long run do not leak in
     from tickettrak.dbt_runner.profile import profile_from_dsn
     from tickettrak.dbt_runner.runner import DbtWorkspace, run_dbt
 
     started = time.perf_counter()
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
-        outcome = run_dbt(command, profile_from_dsn(dsn, threads=2), DbtWorkspace(workspace_dir))
+        outcome = run_dbt(
+            command, profile_from_dsn(dsn, threads=2), DbtWorkspace(workspace_dir), project=project
+        )
     elapsed = time.perf_counter() - started
     if not outcome.success:
         raise SystemExit(f"{' '.join(command)} failed: {outcome.reason()}\n{sink.getvalue()[-3000:]}")
@@ -132,9 +136,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from tickettrak.common.embedded.postgres import start_embedded
+    from tickettrak.dbt_runner.project import project_dir
 
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.workdir / "project", ignore_errors=True)
+    shutil.copytree(project_dir(), args.workdir / "project")
     server = start_embedded(args.workdir / "postgres")
     try:
         results = [measure(server, size, args.workdir, quiet=not args.verbose) for size in args.sizes]

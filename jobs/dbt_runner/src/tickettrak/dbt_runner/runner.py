@@ -65,8 +65,9 @@ def run_dbt(
     profile: Profile,
     workspace: DbtWorkspace,
     dbt_vars: dict[str, Any] | None = None,
+    project: Path | None = None,
 ) -> DbtOutcome:
-    """Invoke `dbt <command...>` on the TicketTrak project and the given profile."""
+    """Invoke `dbt <command...>` on the TicketTrak project (or a copy of it) and the given profile."""
     from dbt.cli.main import dbtRunner
 
     profile.write(workspace.profiles_dir)
@@ -75,7 +76,7 @@ def run_dbt(
     args = [
         *command,
         "--project-dir",
-        str(project_dir()),
+        str(project or project_dir()),
         "--profiles-dir",
         str(workspace.profiles_dir),
         "--target-path",
