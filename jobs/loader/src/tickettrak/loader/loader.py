@@ -28,6 +28,7 @@ DEFAULT_BATCH_SIZE = 500
 # higher seq was already loaded. Each run re-checks this many seqs below the watermark and loads
 # whatever is missing there (request_logs is keyed by raw_id, so the re-check is harmless).
 DEFAULT_OVERLAP = 1000
+LOCK_GRACE_S = 5.0  # how long a loader waits for a just-killed one's lock to be released
 
 
 class LoaderBusy(RuntimeError):
@@ -79,6 +80,7 @@ def run_load(
     batch_size: int = DEFAULT_BATCH_SIZE,
     overlap: int = DEFAULT_OVERLAP,
     wait_for_lock: bool = False,
+    lock_grace_s: float = LOCK_GRACE_S,
     on_start: ProgressStart | None = None,
     on_batch: ProgressAdvance | None = None,
 ) -> LoadSummary:
@@ -87,41 +89,62 @@ def run_load(
     collection = raw_database[RAW_COLLECTION]
     with psycopg.connect(dsn, autocommit=True, application_name="tickettrak-loader") as conn:
         migrate(conn)
-        _lock(conn, wait_for_lock)
-        writer.prepare(conn)
-        if full_refresh:
-            writer.truncate_all(conn, RAW_COLLECTION)
-        summary.watermark_before = summary.watermark_after = writer.watermark(conn, RAW_COLLECTION)
-        start = max(0, summary.watermark_before - overlap)
-        if on_start is not None:
-            on_start(count_after(collection, summary.watermark_before))
-        for batch in read_batches(collection, start, batch_size):
-            parsed = _parse_new(conn, batch, summary)
-            max_seq = int(batch[-1]["seq"])
-            result = writer.write_batch(conn, parsed, RAW_COLLECTION, max_seq)
-            summary.batches += 1
-            summary.request_logs += result.request_logs
-            summary.tickets_inserted += result.tickets_inserted
-            summary.tickets_updated += result.tickets_updated
-            summary.watermark_after = max(summary.watermark_after, max_seq)
-            if on_batch is not None:
-                on_batch(len(parsed), sum(len(d.tickets) for d in parsed))
+        _lock(conn, None if wait_for_lock else lock_grace_s)
+        try:
+            _load(conn, collection, summary, full_refresh, batch_size, overlap, on_start, on_batch)
+        finally:
+            # Release now: a closed connection's backend lets go only when it exits, a moment later.
+            if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOADER_LOCK,))
     summary.duration_s = time.monotonic() - started
     return summary
 
 
-def _lock(conn: psycopg.Connection, wait: bool) -> None:
+def _load(
+    conn: psycopg.Connection,
+    collection: Any,
+    summary: LoadSummary,
+    full_refresh: bool,
+    batch_size: int,
+    overlap: int,
+    on_start: ProgressStart | None,
+    on_batch: ProgressAdvance | None,
+) -> None:
+    writer.prepare(conn)
+    if full_refresh:
+        writer.truncate_all(conn, RAW_COLLECTION)
+    summary.watermark_before = summary.watermark_after = writer.watermark(conn, RAW_COLLECTION)
+    start = max(0, summary.watermark_before - overlap)
+    if on_start is not None:
+        on_start(count_after(collection, summary.watermark_before))
+    for batch in read_batches(collection, start, batch_size):
+        parsed = _parse_new(conn, batch, summary)
+        max_seq = int(batch[-1]["seq"])
+        result = writer.write_batch(conn, parsed, RAW_COLLECTION, max_seq)
+        summary.batches += 1
+        summary.request_logs += result.request_logs
+        summary.tickets_inserted += result.tickets_inserted
+        summary.tickets_updated += result.tickets_updated
+        summary.watermark_after = max(summary.watermark_after, max_seq)
+        if on_batch is not None:
+            on_batch(len(parsed), sum(len(d.tickets) for d in parsed))
+
+
+def _lock(conn: psycopg.Connection, timeout_s: float | None) -> None:
     # Session-level lock: held across this connection's transactions, released by PostgreSQL
-    # itself if the process dies, so a SIGKILLed loader never blocks the next one.
-    if wait:
+    # itself if the process dies, so a SIGKILLed loader never blocks the next one. A dead
+    # loader's backend may need a moment to notice, hence a short grace wait even without --wait.
+    timeout_ms = 0 if timeout_s is None else max(1, int(timeout_s * 1000))  # 0 = no limit
+    conn.execute(f"SET lock_timeout = {timeout_ms}")
+    try:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOADER_LOCK,))
-        return
-    row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOADER_LOCK,)).fetchone()
-    if not row or not row[0]:
+    except psycopg.errors.LockNotAvailable:
         raise LoaderBusy(
             "another `tickettrak load` is running on this database (advisory lock held); "
             "nothing was changed — rerun when it finishes, or pass --wait-for-lock"
-        )
+        ) from None
+    finally:
+        conn.execute("SET lock_timeout = 0")
 
 
 def _parse_new(
