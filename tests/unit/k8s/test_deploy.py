@@ -114,6 +114,36 @@ def test_kind_cluster_pins_the_node_image_and_keeps_ports_local() -> None:
         assert mapping["listenAddress"] == "127.0.0.1"
 
 
+def _kind_config_check(config: Path) -> subprocess.CompletedProcess[str]:
+    go = shutil.which("go")
+    if go is None:
+        pytest.skip("Go is not installed: kind-config.yaml is decoded with kind's own Go types")
+    return subprocess.run(
+        [go, "-C", str(REPO / "deploy" / "kindconfigcheck"), "run", ".", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_kind_config_decodes_strictly_into_kinds_types(tmp_path: Path) -> None:
+    done = _kind_config_check(REPO / "kind-config.yaml")
+    assert done.returncode == 0, done.stderr
+    assert f"role=control-plane image=kindest/node:v{make_variable('K8S_VERSION')}@sha256:" in done.stdout
+    # A misspelled field fails the same decoding.
+    broken = tmp_path / "kind-config.yaml"
+    broken.write_text(
+        (REPO / "kind-config.yaml").read_text().replace("extraPortMappings", "extraPortMapping")
+    )
+    done = _kind_config_check(broken)
+    assert done.returncode != 0 and 'unknown field "extraPortMapping"' in done.stderr
+    # ...and the kind version whose types decode it is the one `make kind-tool` builds.
+    assert (
+        f"sigs.k8s.io/kind {make_variable('KIND_VERSION')}"
+        in (REPO / "deploy" / "kindconfigcheck" / "go.mod").read_text()
+    )
+
+
 def test_make_targets_exist() -> None:
     listed = subprocess.run(
         ["make", "-s", "help"], capture_output=True, text=True, cwd=REPO, timeout=60
