@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.dbt.conftest import TransformResult, Warehouse
+from tests.integration.dbt.conftest import TransformOn, TransformResult, Warehouse
 from tests.integration.dbt.synthetic import insert_days_sql
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -159,3 +159,11 @@ def test_source_freshness(transform: Callable[..., TransformResult], warehouse: 
     stale = transform("--freshness")
     assert stale.exit_code == 1
     assert stale.output.strip().splitlines()[-1].startswith("error: dbt source freshness failed:")
+
+
+def test_transform_before_any_load_says_so(transform_on: TransformOn, postgres_dsn: str) -> None:
+    result = transform_on(postgres_dsn)
+    assert result.exit_code == 1
+    last_line = result.output.strip().splitlines()[-1]
+    assert "aviasales.request_logs, aviasales.tickets not found" in last_line
+    assert "tickettrak load" in last_line

@@ -46,7 +46,7 @@ def transform(
     from tickettrak.common.embedded.postgres import EmbeddedPostgresError, open_postgres
     from tickettrak.common.logs import configure_logging, get_logger, register_secrets
     from tickettrak.dbt_runner.profile import ProfileError, profile_from_dsn
-    from tickettrak.dbt_runner.runner import DbtWorkspace, run_dbt
+    from tickettrak.dbt_runner.runner import DbtWorkspace, missing_sources, run_dbt
 
     settings = settings_or_exit()
     configure_logging(settings.log_format, settings.log_level, settings.secret_values())
@@ -67,6 +67,12 @@ def transform(
         with open_postgres(settings) as dsn:
             profile = profile_from_dsn(dsn)
             register_secrets([profile.password])
+            missing = missing_sources(dsn)
+            if missing:
+                raise fail(
+                    f"{', '.join(missing)} not found in the database: run `tickettrak load` first "
+                    "(it creates the tables from its migrations)"
+                )
             log.info("dbt starting", command=" ".join(command), workspace=str(workspace.root))
             outcome = run_dbt(command, profile, workspace, dbt_vars)
             if outcome.success and docs:

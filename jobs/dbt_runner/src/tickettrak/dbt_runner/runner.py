@@ -16,6 +16,9 @@ from typing import Any
 from tickettrak.dbt_runner.profile import PASSWORD_ENV, Profile
 from tickettrak.dbt_runner.project import project_dir
 
+# The loader's tables the project reads (dbt sources).
+SOURCE_TABLES = ("aviasales.request_logs", "aviasales.tickets")
+
 # dbt statuses that make a run fail (warnings do not).
 FAILING_STATUSES = frozenset({"error", "fail", "runtime error"})
 
@@ -117,3 +120,15 @@ def summarize(command: str, result: Any) -> DbtOutcome:
     if outcome.failures:
         outcome.success = False
     return outcome
+
+
+def missing_sources(dsn: str) -> list[str]:
+    """The source tables that do not exist yet (a transform before the first load)."""
+    import psycopg
+
+    with psycopg.connect(dsn, connect_timeout=30) as conn:
+        return [
+            table
+            for table in SOURCE_TABLES
+            if conn.execute("select to_regclass(%s)", (table,)).fetchone() == (None,)
+        ]
