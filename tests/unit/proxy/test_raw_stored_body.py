@@ -33,6 +33,9 @@ def test_plain_json_is_stored_parsed(fixtures_dir: object) -> None:
         '{"x": -Infinity}',
         '{"x": 1e999}',
         '{"a": 1, "a": 2}',
+        '{"a" : 1, "a" : 2}',
+        '{"s": "x\\":", "a": 1, "a": 2}',
+        '{"d": {"k": "\\u0024"}, "\\u0024x": 1}',
         '{"": 1}',
         '{"s": "\\ud800"}',
         "[" * 120 + "]" * 120,
@@ -59,3 +62,11 @@ def test_other_bodies() -> None:
     assert stored_body(b"null").body_format == "json"
     with pytest.raises(ValueError, match="not JSON"):
         body_json({"response": {"body_format": "text", "body_text": "x"}})
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a" : 1, "b" : {"c" : [1.5, "x.y"]}}', '{"q": "say \\"hi\\": ok", "n": 2}']
+)
+def test_the_exact_path_still_accepts_plain_json(text: str) -> None:
+    stored = stored_body(text.encode())
+    assert (stored.body_format, stored.body) == ("json", json.loads(text))

@@ -52,7 +52,6 @@ BodyFormat = Literal["json", "json_text", "text", "empty", "none"]
 
 # MongoDB refuses documents nested deeper than 100 levels; keep room for the envelope.
 _MAX_BSON_DEPTH = 90
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MAX_CONFLICT_RETRIES = 50
 
 
@@ -83,32 +82,65 @@ def _reject_constant(name: str) -> Any:
     raise _NotStorable(f"non-standard JSON constant {name}")
 
 
-def _check_storable(value: Any, depth: int = 0) -> None:
-    """Raise `_NotStorable` if BSON cannot hold `value` so that it reads back as the same JSON."""
+def _check_tree(value: Any, depth: int = 0) -> int:
+    """Keys BSON refuses, infinities, nesting too deep; returns the number of object keys.
+
+    Only containers recurse and leaves cost one type check: this runs on every response body.
+    """
     if depth > _MAX_BSON_DEPTH:
         raise _NotStorable("nested too deep for BSON")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not key or key.startswith("$") or "." in key or "\x00" in key:
+    if type(value) is dict:
+        for key in value:
+            if not key or key[0] == "$" or "." in key or "\x00" in key:
                 raise _NotStorable(f"key {key!r} is not a valid BSON field name")
-            _check_storable(key, depth + 1)
-            _check_storable(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_storable(item, depth + 1)
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        if not _INT64_MIN <= value <= _INT64_MAX:
-            raise _NotStorable("integer beyond int64")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
+        items: Any = value.values()
+        keys = len(value)
+    else:
+        items, keys = value, 0
+    for item in items:
+        kind = type(item)
+        if kind is dict or kind is list:
+            keys += _check_tree(item, depth + 1)
+        elif kind is float and not math.isfinite(item):
             raise _NotStorable("number beyond double range")
-    elif isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _NotStorable("string with a lone surrogate") from None
+    return keys
+
+
+def _check_storable(value: Any) -> int:
+    """Raise `_NotStorable` if BSON cannot hold `value` so that it reads back as the same JSON.
+
+    The C BSON encoder refuses integers beyond int64 and strings with lone surrogates, which is
+    much cheaper than visiting every value here. Returns the number of object keys.
+    """
+    import bson
+
+    keys = 0
+    if type(value) is dict or type(value) is list:
+        keys = _check_tree(value)
+    elif type(value) is float and not math.isfinite(value):
+        raise _NotStorable("number beyond double range")
+    try:
+        bson.encode({"body": value})
+    except Exception as error:  # OverflowError, InvalidDocument, InvalidStringData...
+        raise _NotStorable(f"BSON cannot hold it: {error}") from None
+    return keys
+
+
+def _parse_storable(text: str) -> Any:
+    """The parsed JSON if BSON can hold it unchanged; `_NotStorable` if not; ValueError if not JSON.
+
+    Fast path: the C parser without a per-object hook. A duplicate key would vanish silently
+    there, so the parsed keys are counted against the `":` tokens of the text (inside a string a
+    quote is escaped, so a bare `":` always closes a key). When they differ (a duplicate, or just
+    spacing such as `"a" : 1`), or when the text has escaped quotes at all, the exact path parses
+    again with a per-object hook.
+    """
+    parsed = json.loads(text, parse_constant=_reject_constant)
+    if _check_storable(parsed) == text.count('":') and '\\"' not in text:
+        return parsed
+    parsed = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    _check_storable(parsed)
+    return parsed
 
 
 def _decode_text(content: bytes, charset: str | None) -> str:
@@ -131,15 +163,11 @@ def stored_body(content: bytes | None, charset: str | None = None) -> StoredBody
         return StoredBody("empty", None, None)
     text = _decode_text(content, charset)
     try:
-        parsed = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+        parsed = _parse_storable(text)
     except _NotStorable:
         return StoredBody("json_text", None, text)
     except (ValueError, RecursionError):
         return StoredBody("text", None, text)
-    try:
-        _check_storable(parsed)
-    except _NotStorable:
-        return StoredBody("json_text", None, text)
     return StoredBody("json", parsed, None)
 
 
