@@ -154,7 +154,7 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "_lock", threading.Lock()):
+        with self._lock:
             self.counts: Counter[tuple[str, int]] = Counter()
             self.by_token: Counter[str] = Counter()
             self.times: dict[str, deque[float]] = {}
