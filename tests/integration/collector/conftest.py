@@ -78,6 +78,15 @@ class CollectorStack:
         code = process.wait(timeout)
         return code, (self.workdir / log_name).read_text()
 
+    def completed_keys(self, logical_date: str) -> list[str]:
+        """What the proxy says already succeeded (the collector's own resume question)."""
+        response = httpx.get(
+            self.proxy_url + "/tickettrak/v1/completed", params={"logical_date": logical_date}, timeout=10
+        )
+        response.raise_for_status()
+        keys: list[str] = response.json()["request_keys"]
+        return keys
+
     def raw_documents(self, logical_date: str) -> list[dict[str, Any]]:
         """Every RAW document of the logical date (read as the loader would, from this process)."""
         store = RawStore.open(load_settings(home=str(self.home)))

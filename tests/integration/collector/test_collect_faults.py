@@ -73,14 +73,13 @@ async def test_injected_faults_end_in_success_or_a_reason(collector_stack: Stack
     assert sum(1 for d in documents if not is_success(d)) >= 3
 
 
-def test_a_failing_endpoint_fails_the_run_with_the_reason_last(collector_stack: StackFactory) -> None:
+async def test_a_failing_endpoint_fails_the_run_with_the_reason_last(collector_stack: StackFactory) -> None:
     stack = collector_stack(faults={"error_5xx": 1.0, "endpoints": ["grouped_prices"]})
-    routes, _ = stack.routes_file(
+    routes, config = stack.routes_file(
         {**ROUTES, "sending": {**ROUTES["sending"], "max_attempts": 2, "backoff_base_s": 0.01}}
     )
-    code, output = stack.collect(
-        ["--logical-date", LOGICAL_DATE.isoformat(), "--routes", str(routes), "--run-id", "doomed"], "c.log"
-    )
+    args = ["--logical-date", LOGICAL_DATE.isoformat(), "--routes", str(routes), "--run-id", "doomed"]
+    code, output = await asyncio.to_thread(stack.collect, args, "c.log")
     assert code == 1, output
     last = output.strip().splitlines()[-1]
     assert last == (
@@ -88,11 +87,9 @@ def test_a_failing_endpoint_fails_the_run_with_the_reason_last(collector_stack: 
         "(33.3% > --max-failure-share 5.0%; http_502 8)"
     )
     assert "succeeded 16 (empty 0), failed 8" in output
-    # a rerun sends only the 8 still missing; they fail again: 8 of 24 is within a 50 % threshold
-    code, output = stack.collect(
-        ["--logical-date", LOGICAL_DATE.isoformat(), "--routes", str(routes), "--max-failure-share", "0.5"],
-        "c2.log",
-    )
-    assert code == 0, output
-    assert "planned 24, done before this run 16, to send 8" in output
+    # a rerun sends only the 8 still missing (they fail again)
+    plan = build_plan(config, LOGICAL_DATE)
+    summary = await run_collection(config, plan, RunOptions(stack.proxy_url, LOGICAL_DATE, "rerun"))
+    assert (summary.already_done, summary.to_send, summary.failed) == (16, 8, 8)
+    assert summary.failure_share == 8 / 24
     assert stack.sandbox.calls("prices_for_dates") == 16  # nothing that succeeded was asked again
