@@ -17,13 +17,14 @@ The cache. Aviasales serves a cache of its users' searches, not live quotes. Her
 combination is re-searched on a given day with probability 60 %; the price shown on as-of day A
 is the one found at the latest search S in [A-6, A] (S is the link's `search_date`). On day A a
 combination is visible at all with the route's `visibility` (fewer far ahead, fewer for non-`ru`
-markets), and a whole date pair is missing that day with probability 1 - `date_coverage`.
+markets), and a whole date pair is missing that day with probability 1 - `date_coverage`
+(more often far ahead, and for stays outside 3-14 nights).
 Past departures (before A) have no offers; neither do departures more than 360 days ahead.
 
 Price (RUB, integer) of a round trip seen at search day S for departure D, return R:
     (leg(out, D) + leg(back, R)) * stay(R - D) * booking(D - S) * purchase_weekday(S)
         * daily_shock(route, D, S) * noise(offer, S) [* outlier]
-    leg(line, day) = reference_fare(route) * carrier.fare_factor * 1.06 if one-stop
+    leg(line, day) = reference_fare(route) * carrier.fare_factor * (1.06 if one-stop)
                      * season(month) * holiday(day, direction) * departure_weekday(day)
 A one-way ticket is leg(out, D) * 1.12 with the same multipliers (no stay factor).
 `booking` is flat at its minimum inside the route's cheapest window (the ground truth,
