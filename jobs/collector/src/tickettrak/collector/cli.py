@@ -30,7 +30,7 @@ def collect(
     ] = None,
     run_id: Annotated[
         str | None,
-        typer.Option(help="Names this run in RAW (X-TicketTrak-Run-Id); default collect__<date>__<time>."),
+        typer.Option(help="Names this run in RAW (X-TicketTrak-Run-Id); default collect__DATE__UTCTIME."),
     ] = None,
     routes: Annotated[
         Path | None,
