@@ -11,6 +11,7 @@
             {"columns": ["observed_date"]},
             {"columns": ["departure_month"]},
             {"columns": ["loaded_at"]},
+            {"columns": ["dbt_batch_at"]},
         ],
     )
 }}

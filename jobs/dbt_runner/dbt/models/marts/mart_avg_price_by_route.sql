@@ -9,6 +9,7 @@
         unique_key="departure_month",
         on_schema_change="fail",
         contract={"enforced": true},
+        indexes=[{"columns": ["departure_month"]}, {"columns": ["dbt_batch_at"]}],
     )
 }}
 

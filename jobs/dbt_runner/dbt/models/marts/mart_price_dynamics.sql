@@ -7,7 +7,7 @@
         unique_key="observed_date",
         on_schema_change="fail",
         contract={"enforced": true},
-        indexes=[{"columns": ["observed_date"]}],
+        indexes=[{"columns": ["observed_date"]}, {"columns": ["loaded_at"]}, {"columns": ["dbt_batch_at"]}],
     )
 }}
 
