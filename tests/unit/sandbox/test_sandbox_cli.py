@@ -54,3 +54,18 @@ def test_bad_options_fail_with_one_line(app: typer.Typer, args: list[str], messa
 def test_faults_can_come_from_the_environment(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, [], env={"TICKETTRAK_SANDBOX_FAULTS": '{"stall": "often"}'})
     assert result.exit_code == 2 and "TICKETTRAK_SANDBOX_FAULTS" in result.output
+
+
+def test_a_busy_port_is_one_clear_line(app: typer.Typer) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code == 2
+    assert (
+        result.output.strip().splitlines()[-1]
+        == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )

@@ -52,11 +52,13 @@ def sandbox(
     /__sandbox/faults, /__sandbox/reset, /__sandbox/truth, /__sandbox/docs.
     """
     import json
+    import socket
     from datetime import date
 
     import uvicorn
     from pydantic import ValidationError
 
+    from tickettrak.common.logs import get_logger
     from tickettrak.common.settings import SANDBOX_TOKEN
     from tickettrak.sandbox.app import SandboxConfig, create_app
     from tickettrak.sandbox.control import FaultConfig, documented_limits
@@ -91,10 +93,66 @@ def sandbox(
         rate_limits=limits,
         faults=fault_config,
     )
+    try:  # a clear reason now rather than uvicorn's traceback-free exit code 3 later
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as error:
+        raise fail(f"cannot listen on {host}:{port}: {error.strerror or error}", code=2) from None
+    _configure_logs()
+    log = get_logger("tickettrak.sandbox")
     app = create_app(config)
-    typer.echo(
-        f"sandbox on http://{host}:{port}  as-of {day.isoformat() if day else 'today'}  seed {seed}  "
-        f"limits {app.state.sandbox.limiter.limits}  faults {'on' if fault_config.active else 'off'}",
-        err=True,
+    state = app.state.sandbox
+    log.info(
+        "sandbox.started",
+        url=f"http://{host}:{port}",
+        as_of=day.isoformat() if day else "today",
+        seed=seed,
+        rate_limits=state.limiter.limits,
+        faults=fault_config.model_dump(exclude_defaults=True) or "off",
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, timeout_graceful_shutdown=2)
+
+    class SummarisingServer(uvicorn.Server):
+        """Logs the calls served once stopped (uvicorn re-raises SIGTERM after its shutdown, so
+        code after `run()` would never see a signal-driven stop)."""
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            stats = state.stats.snapshot()
+            log.info(
+                "sandbox.stopped",
+                calls=stats["total"],
+                by_endpoint=stats["by_endpoint"],
+                faults=stats["faults"],
+            )
+
+    server = SummarisingServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+    )
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits by itself when it cannot start
+        if not server.started:
+            raise fail(f"the sandbox could not start on {host}:{port} (see the log above)") from None
+        raise
+
+
+def _configure_logs() -> None:
+    """Structured logs as every stage writes them; a broken unrelated setting must not stop the
+    sandbox (it needs none), so it falls back to the defaults."""
+    from tickettrak.common.logs import configure_logging
+    from tickettrak.common.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_format, settings.log_level)
+    except SettingsError:
+        configure_logging()
