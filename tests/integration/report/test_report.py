@@ -8,9 +8,11 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -125,10 +127,13 @@ def shown_number(text: str) -> Decimal:
 
 
 @pytest.fixture(scope="module")
-def workdir() -> Path:
+def workdir() -> Iterator[Path]:
+    """Outputs, Chromium profiles and the screenshot (TICKETTRAK_TEST_KEEP_REPORT=1 keeps them)."""
     path = Path(tempfile.mkdtemp(prefix="tt-report-test-"))
     path.chmod(0o755)
-    return path
+    yield path
+    if os.environ.get("TICKETTRAK_TEST_KEEP_REPORT") != "1":
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +251,7 @@ def test_every_chart_renders_with_data_points_in_chromium(
             for o, d in (("MOW", "DXB"), ("LED", "DXB"), ("DXB", "MOW"), ("KZN", "AUH"))
             for t in ("round_trip", "one_way")
         }
-        | {"best-weekday", "calendar-round_trip", "calendar-one_way"}
+        | {"best-time-all", "best-weekday", "calendar-round_trip", "calendar-one_way"}
     )
     assert {c["data-chart"] for c in page.charts} == expected_charts
 

@@ -192,7 +192,16 @@ def test_cli_reads_dotenv_in_working_directory(tmp_path: Path) -> None:
     assert "dotenv-tok" not in result.stdout and "set (hidden)" in result.stdout
 
 
-def test_help_reads_no_settings(tmp_path: Path) -> None:
-    result = _run_cli(["settings", "--help"], {"TICKETTRAK_POSTGRES_DSN": "garbage"}, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "Usage: tickettrak settings" in result.stdout
+def test_help_reads_no_settings(tt_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from tickettrak.common import cli
+
+    monkeypatch.setenv("TICKETTRAK_POSTGRES_DSN", "garbage")
+    cli.register_commands()
+    result = CliRunner().invoke(cli.app, ["settings", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: tickettrak settings" in result.output
+    result = CliRunner().invoke(cli.app, ["settings"])
+    assert result.exit_code == 2
+    assert "TICKETTRAK_POSTGRES_DSN: is not a PostgreSQL DSN" in result.output

@@ -43,7 +43,7 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
         high = low + (abs(low) * 0.1 or 1.0)
     raw = (high - low) / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     start = math.floor(low / step) * step
     ticks = []
     value = start
@@ -126,6 +126,7 @@ class LineChart:
     x_ticks: list[tuple[float, str]] | None = None  # explicit ticks; else numeric ticks
     x_reversed: bool = False  # True: larger x on the left (days before departure count down)
     x_include: tuple[float, ...] = ()  # x values the axis must reach (e.g. 0 = departure day)
+    x_notes: dict[float, str] = field(default_factory=dict)  # small text under some x ticks
     y_from_zero: bool = False
     band: Band | None = None
     highlight: tuple[float, float, str] | None = None  # one point drawn large (x, y, label)
@@ -175,6 +176,8 @@ class LineChart:
         x_ticks = self.x_ticks or [(t, f"{t:g}") for t in nice_ticks(x_lo, x_hi, 6) if x_lo <= t <= x_hi]
         for value, label in x_ticks:
             out.append(_text(px(value), top + plot_h + 16, label, anchor="middle"))
+        for value, note in self.x_notes.items():
+            out.append(_text(px(value), top + plot_h + 29, note, anchor="middle", size=9, fill="#9ca3af"))
         out.append(
             f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" '
             f'stroke="{AXIS}"/>'
@@ -197,7 +200,7 @@ class LineChart:
                 f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{AXIS}" '
                 f'stroke-dasharray="4 3"/>'
             )
-            out.append(_text(left + plot_w - 4, y - 4, self.reference_y[1], anchor="end"))
+            out.append(_text(left + 4, y - 4, self.reference_y[1]))
         for s in self.series:
             ordered = sorted(s.points)
             path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y, _ in ordered)
@@ -327,6 +330,7 @@ class HeatMap:
         width = int(self.label_width + cell_w * len(self.columns) + 10)
         height = top + bottom + self.cell_height * len(self.rows)
         out = [_svg_open(self.chart_id, width, height, self.chart_id)]
+        outlines: list[str] = []
         labels = self.column_labels if self.column_labels is not None else {c: c for c in self.columns}
         for j, column in enumerate(self.columns):
             if column in labels:
@@ -353,11 +357,12 @@ class HeatMap:
                         f'fill="#f3f4f6"/>'
                     )
                     continue
-                stroke = (
-                    ' stroke="#111827" stroke-width="2"'
-                    if cell.outline
-                    else ' stroke="white" stroke-width="0.5"'
-                )
+                stroke = ' stroke="white" stroke-width="0.5"'
+                if cell.outline:  # drawn again on top once every cell is down, so no neighbour hides it
+                    outlines.append(
+                        f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{cell_w - 2:.2f}" '
+                        f'height="{self.cell_height - 2}" fill="none" stroke="#111827" stroke-width="2"/>'
+                    )
                 out.append(
                     f'<rect class="mark" x="{x:.1f}" y="{y}" width="{cell_w:.2f}" '
                     f'height="{self.cell_height}" '
@@ -374,6 +379,7 @@ class HeatMap:
                             size=10,
                         )
                     )
+        out.extend(outlines)
         # legend: the ramp
         lx, ly = self.label_width, height - 14
         stops = "".join(f'<stop offset="{t:.2f}" stop-color="{ramp(t)}"/>' for t in (0, 0.25, 0.5, 0.75, 1))

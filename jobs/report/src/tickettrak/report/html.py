@@ -21,6 +21,8 @@ from tickettrak.report.data import ReportData, Route
 from tickettrak.report.marts import MARTS, Row
 
 ALL = ("ALL", "all")  # airline, stops of the "every offer" rows of mart_avg_price_by_route
+# Relative prices at 1 + this and above get the dearest colour.
+RELATIVE_SCALE_TOP = Decimal("0.30")
 
 
 # --- small building blocks -----------------------------------------------------------------------
@@ -326,10 +328,11 @@ def section_best_time(data: ReportData) -> str:
     rows = data.best_time
     head = (
         '<section id="best-time"><h2>Best time to buy</h2>'
-        '<p class="lead">How many days before departure the price is lowest. Each point is the median, '
+        '<p class="lead">How many days before departure the price is lowest. Each value is the median, '
         "over departure dates, of the day's cheapest price divided by the lowest price that departure "
-        "date ever had: 1.00 = its best price, 1.20 = 20% above it. The green band marks the best "
-        "booking window (the lowest median among windows backed by enough departure dates).</p>"
+        "date ever had: 1.00 = its best price, 1.20 = 20% above it. The best booking window (green) is "
+        "the lowest median among the windows backed by enough departure dates; the number under each "
+        "window says how many it has, so a lower but thinly backed point can lose.</p>"
     )
     if not rows:
         return (
@@ -340,64 +343,110 @@ def section_best_time(data: ReportData) -> str:
     groups: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
     for r in rows:
         groups[(r["origin"], r["destination"], r["trip_type"])].append(r)
-    cards = []
-    for (origin, destination, trip), rs in sorted(
-        groups.items(), key=lambda kv: (kv[0][2] != "round_trip", kv[0])
-    ):
+    for rs in groups.values():
         rs.sort(key=lambda r: r["bucket_order"])
-        points = [
-            (
-                float(r["bucket_order"]),
-                float(r["median_relative_price"]),
-                f"{r['days_bucket']} days before: median {fmt.ratio(r['median_relative_price'])}× the "
-                "eventual "
-                f"minimum ({r['observations_count']} observations of {r['departure_dates_count']} dates)",
-            )
-            for r in rs
-        ]
-        best = next((r for r in rs if r["is_best_bucket"]), None)
-        band = highlight = None
-        if best is not None:
-            order = float(best["bucket_order"])
-            band = Band(order - 0.4, order + 0.4, "best")
-            highlight = (
-                order,
-                float(best["median_relative_price"]),
-                f"best window: {best['days_bucket']} days",
-            )
-        ticks = [(float(i), b) for i, b in enumerate(reversed(fmt.BUCKET_ORDER), start=1)]
-        chart = LineChart(
-            f"best-time-{origin}-{destination}-{trip}",
-            [Series("median", points, color(0))],
-            fmt.ratio,
-            x_ticks=ticks,
-            x_reversed=True,
-            band=band,
-            highlight=highlight,
-            reference_y=(1.0, "best price"),
-            x_label="days before departure",
-            width=340,
-            height=200,
-            margin=(16, 12, 40, 44),
-        ).render()
-        observations = sum(int(r["observations_count"]) for r in rs)
-        verdict = (
-            f"best {best['days_bucket']} days ahead ({fmt.ratio(best['median_relative_price'])}×)"
-            if best
-            else "no window has enough departure dates yet"
-        )
-        caption = (
-            f"<b>{fmt.route(origin, destination)}, {fmt.TRIP_LABEL[trip]}</b>: {verdict}; "
-            f"{plural(observations, 'observation')}."
-        )
-        cards.append(f'<div class="card">{figure(chart, caption)}</div>')
+    focus = set(data.focus_routes)
+    cards = [
+        _best_time_card(key, rs)
+        for key, rs in sorted(groups.items(), key=lambda kv: (kv[0][2] != "round_trip", kv[0]))
+        if (key[0], key[1]) in focus
+    ]
+    curves = f'<h3>Curves for the focus routes</h3><div class="grid">{"".join(cards)}</div>' if cards else ""
     return (
         head
-        + f'<div class="grid">{"".join(cards)}</div>'
-        + details("Table: median relative price by booking window", _best_time_table(groups), open_=True)
+        + curves
+        + _best_time_heatmap(groups)
+        + details("Table: median relative price by booking window", _best_time_table(groups))
         + _weekday_part(data)
         + "</section>"
     )
+
+
+def _best_time_card(key: tuple[str, str, str], rs: Sequence[Row]) -> str:
+    origin, destination, trip = key
+    points = [
+        (
+            float(r["bucket_order"]),
+            float(r["median_relative_price"]),
+            f"{r['days_bucket']} days before: median {fmt.ratio(r['median_relative_price'])}× the "
+            f"eventual minimum ({r['observations_count']} observations of "
+            f"{r['departure_dates_count']} dates)",
+        )
+        for r in rs
+    ]
+    best = next((r for r in rs if r["is_best_bucket"]), None)
+    band = highlight = None
+    if best is not None:
+        order = float(best["bucket_order"])
+        band = Band(order - 0.45, order + 0.45, "best")
+        highlight = (order, float(best["median_relative_price"]), f"best window: {best['days_bucket']} days")
+    ticks = [(float(i), b) for i, b in enumerate(reversed(fmt.BUCKET_ORDER), start=1)]
+    notes = {float(r["bucket_order"]): f"n={r['departure_dates_count']}" for r in rs}
+    chart = LineChart(
+        f"best-time-{origin}-{destination}-{trip}",
+        [Series("median", points, color(0))],
+        fmt.ratio,
+        x_ticks=ticks,
+        x_notes=notes,
+        x_include=(0.5, 6.5),
+        x_reversed=True,
+        band=band,
+        highlight=highlight,
+        reference_y=(1.0, "best price"),
+        x_label="days before departure (n = departure dates)",
+        width=360,
+        height=214,
+        margin=(16, 12, 54, 44),
+    ).render()
+    observations = sum(int(r["observations_count"]) for r in rs)
+    verdict = (
+        f"best {best['days_bucket']} days ahead ({fmt.ratio(best['median_relative_price'])}×)"
+        if best
+        else "no window has enough departure dates yet"
+    )
+    caption = (
+        f"<b>{fmt.route(origin, destination)}, {fmt.TRIP_LABEL[trip]}</b>: {verdict}; "
+        f"{plural(observations, 'observation')}."
+    )
+    return f'<div class="card">{figure(chart, caption)}</div>'
+
+
+def _best_time_heatmap(groups: dict[tuple[str, str, str], list[Row]]) -> str:
+    names: list[str] = []
+    cells: dict[tuple[str, str], HeatCell] = {}
+    columns = [f"{b} d" for b in fmt.BUCKET_ORDER]
+    for (origin, destination, trip), rs in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0])):
+        name = f"{fmt.route(origin, destination)} · {fmt.TRIP_LABEL[trip]}"
+        names.append(name)
+        for r in rs:
+            value = Decimal(r["median_relative_price"])
+            cells[(name, f"{r['days_bucket']} d")] = HeatCell(
+                # One scale for every row: the values share a unit (× the best price).
+                float((value - 1) / RELATIVE_SCALE_TOP),
+                f"{name}, {r['days_bucket']} days before: median {fmt.ratio(value)}× the best price "
+                f"({r['departure_dates_count']} departure dates, {r['observations_count']} observations)"
+                + (" — the best window" if r["is_best_bucket"] else ""),
+                fmt.ratio(value),
+                bool(r["is_best_bucket"]),
+            )
+    observations = sum(int(r["observations_count"]) for rs in groups.values() for r in rs)
+    chart = HeatMap(
+        "best-time-all",
+        names,
+        columns,
+        cells,
+        cell_height=18,
+        width=700,
+        label_width=190,
+        legend=("1.00 (the best price)", f"≥ {1 + RELATIVE_SCALE_TOP:.2f}"),
+    ).render()
+    caption = (
+        f"Every route ({plural(len(names), 'route and trip type')}): the median relative price by booking "
+        "window, far from departure on the left; one colour scale for all rows (green = the best price, "
+        "red = 30% or more above it), the outlined cell is the route's best window. From "
+        f"{plural(observations, 'observation')}."
+    )
+    return "<h3>Every route</h3>" + figure(chart, caption)
 
 
 def _best_time_table(groups: dict[tuple[str, str, str], list[Row]]) -> str:
@@ -517,12 +566,7 @@ def section_calendar(data: ReportData) -> str:
         dates = sorted({r["departure_date"] for r in trip_rows})
         all_days = [dates[0] + timedelta(days=i) for i in range((dates[-1] - dates[0]).days + 1)]
         columns = [d.isoformat() for d in all_days]
-        column_labels = {
-            d.isoformat(): (f"{d:%d %b}" if d.day == 1 or i == 0 else "")
-            for i, d in enumerate(all_days)
-            if d.day == 1 or i == 0 or d.weekday() == 0
-        }
-        column_labels = {k: v or "·" for k, v in column_labels.items() if v}
+        column_labels = _calendar_labels(all_days)
         by_route: dict[str, list[Row]] = defaultdict(list)
         for r in trip_rows:
             by_route[label(r)].append(r)
@@ -549,6 +593,15 @@ def section_calendar(data: ReportData) -> str:
         out.append(f"<h3>{fmt.TRIP_LABEL[trip].capitalize()}</h3>" + figure(chart, caption, "scroll"))
     out.append("</section>")
     return "".join(out)
+
+
+def _calendar_labels(days: Sequence[date]) -> dict[str, str]:
+    """Axis labels: the first day of each month, and the first column unless a month starts
+    within its first week (the two labels would overlap)."""
+    labels = {d.isoformat(): f"{d:%d %b}" for d in days if d.day == 1}
+    if days and days[0].day != 1 and not any(d.day == 1 for d in days[:8]):
+        labels[days[0].isoformat()] = f"{days[0]:%d %b}"
+    return labels
 
 
 def section_upcoming(data: ReportData) -> str:
