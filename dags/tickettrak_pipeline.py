@@ -31,9 +31,10 @@ row counts.
 
 **API: {CONFIG.api}.** Catchup is **{"on" if CONFIG.catchup else "off"}**: against the sandbox, a
 backfill (`airflow backfill create --dag-id tickettrak_pipeline --from-date ... --to-date ...`)
-builds a simulated price history day by day; the real API cannot show the past, so real-API runs
-are for today only. Runs go one at a time (the stages share one database and advance one
-watermark).
+builds a simulated price history day by day (from the start date, {CONFIG.start_date:%Y-%m-%d}, on:
+earlier dates get no tasks; set `TICKETTRAK_AIRFLOW_START_DATE` for more); the real API cannot
+show the past, so real-API runs are for today only. Runs go one at a time (the stages share one
+database and advance one watermark).
 
 When a task fails: its log ends with the reason (in a pod, also the termination message shown in
 the task error). Retries: 2, with exponential backoff.
