@@ -33,9 +33,9 @@ def admin_password(airflow_home: Path) -> str:
     airflow_home.mkdir(parents=True, exist_ok=True)
     path = airflow_home / PASSWORD_FILE
     if path.exists():
-        stored = json.loads(path.read_text() or "{}")
-        if isinstance(stored.get("admin"), str):
-            return stored["admin"]
+        stored = json.loads(path.read_text() or "{}").get("admin")
+        if isinstance(stored, str):
+            return stored
     password = secrets.token_urlsafe(12)
     path.write_text(json.dumps({"admin": password}))
     path.chmod(0o600)
