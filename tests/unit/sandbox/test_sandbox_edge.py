@@ -149,6 +149,12 @@ def test_a_malformed_as_of_header_is_a_400(sandbox_app: Make) -> None:
     assert response.status_code == 400 and "X-Sandbox-As-Of" in response.json()["error"]
 
 
+def test_an_as_of_datetime_means_its_day(sandbox_app: Make) -> None:
+    app = sandbox_app()
+    as_day = app.get(PRICES, QUERY, as_of="2026-03-01").content
+    assert app.get(PRICES, QUERY, as_of="2026-03-01T00:00:00+00:00").content == as_day
+
+
 def test_observation_days_build_a_history_with_prices_that_move(sandbox_app: Make) -> None:
     app = sandbox_app(as_of=AS_OF)
     depart = AS_OF + timedelta(days=30)

@@ -38,7 +38,7 @@ AS_OF_HEADER = "X-Sandbox-As-Of"
 ADMIN_PREFIX = "/__sandbox"
 JSON_TYPE = "application/json; charset=utf-8"
 GZIP_MIN_BYTES = 1000
-BODY_CACHE_SIZE = 8192
+BODY_CACHE_SIZE = 2048  # rendered bodies are 1-200 KB
 
 EDGE_5XX_PAGE = (
     "<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n"
@@ -191,8 +191,11 @@ def _render(state: SandboxState, name: str, query: Mapping[str, str], as_of: dat
 def _as_of(state: SandboxState, header: str | None) -> date:
     if not header:
         return state.default_as_of()
+    text = header.strip()
+    if len(text) > 10 and text[10] in "T ":  # a logical date sent as a datetime: its day
+        text = text[:10]
     try:
-        return date.fromisoformat(header.strip())
+        return date.fromisoformat(text)
     except ValueError:
         raise ApiError(f"{AS_OF_HEADER} must be YYYY-MM-DD, got {header!r}") from None
 

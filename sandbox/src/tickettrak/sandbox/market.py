@@ -250,14 +250,16 @@ class Market:
     """The seeded market. Cheap to build; offers are cached per (route, dates, as-of, market)."""
 
     seed: int = DEFAULT_SEED
-    cache_size: int = 200_000
+    # offer lists kept (~700 bytes an offer, up to ~60 offers a MOW-DXB date pair): enough for a
+    # month x month search and a benchmark's working set, bounded for a long history build
+    cache_size: int = 8192
     _routes: dict[tuple[str, str], RouteParams] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._routes = {route: self._make_route(*route) for route in all_routes()}
         self._offers_cached = lru_cache(maxsize=self.cache_size)(self._compute_offers)
-        self._leg_cached = lru_cache(maxsize=self.cache_size)(self._leg_price)
-        self._shock_cached = lru_cache(maxsize=self.cache_size)(self._daily_shock)
+        self._leg_cached = lru_cache(maxsize=100_000)(self._leg_price)
+        self._shock_cached = lru_cache(maxsize=100_000)(self._daily_shock)
 
     # --- ground truth ------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str]]:
