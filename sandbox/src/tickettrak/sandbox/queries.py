@@ -244,7 +244,7 @@ class Engine:
         direct = parse_bool(query.get("direct"), "direct", default=False)
         departures = self._departures(query.get("departure_at"), c)
         return_at = query.get("return_at") or None
-        stay = parse_int(query.get("trip_duration"), "trip_duration", 0, 0, MAX_STAY_DAYS)
+        stay = parse_int(query.get("trip_duration"), "trip_duration", 0, 0, 90)  # nights
         if return_at:
             pairs = self._pairs(departures, return_at, round_trip=True)
         elif stay:
