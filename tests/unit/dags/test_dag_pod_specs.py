@@ -172,3 +172,11 @@ def test_pod_matches_snapshot(pods: dict[tuple[str, str], Any], dag_id: str, tas
         f"no snapshot {path.name}: run with TICKETTRAK_TEST_UPDATE_SNAPSHOTS=1 and review it"
     )
     assert yaml.safe_load(path.read_text()) == actual, f"pod spec changed; diff against {path}"
+
+
+def test_in_cluster_by_default_or_a_kubeconfig(kubernetes_env: pytest.MonkeyPatch) -> None:
+    task = parse_dags().dags["tickettrak_pipeline"].get_task("load")
+    assert (task.in_cluster, task.config_file) == (True, None)
+    kubernetes_env.setenv("TICKETTRAK_AIRFLOW_KUBECONFIG", "/tmp/kwok/kubeconfig")
+    task = parse_dags().dags["tickettrak_pipeline"].get_task("load")
+    assert (task.in_cluster, task.config_file) == (False, "/tmp/kwok/kubeconfig")
