@@ -67,9 +67,9 @@ def test_bodies_bson_cannot_hold_round_trip_as_json_text(stores: list[RawStore])
 
 @pytest.fixture
 def wire_stores(mongo_uri: str) -> Iterator[list[RawStore]]:
-    """Two proxy replicas on one MongoDB-protocol database (the embedded store has one writer)."""
+    """Three proxy replicas and a loader on one MongoDB-protocol database."""
     settings = load_settings(mongo_uri=mongo_uri, mongo_database=unique_database_name("seq"))
-    opened = [RawStore(open_raw_database(settings)), RawStore(open_raw_database(settings))]
+    opened = [RawStore(open_raw_database(settings)) for _ in range(4)]
     yield opened
     opened[0].collection.database.client.drop_database(settings.mongo_database)
     for store in opened:
@@ -77,26 +77,43 @@ def wire_stores(mongo_uri: str) -> Iterator[list[RawStore]]:
 
 
 @pytest.mark.ferretdb
-def test_concurrent_writers_never_share_or_skip_a_seq(wire_stores: list[RawStore]) -> None:
-    stores = wire_stores
-    first = stores[0]
+def test_concurrent_writers_keep_seq_dense_and_a_watermark_reader_misses_nothing(
+    wire_stores: list[RawStore],
+) -> None:
+    *writers, loader = wire_stores
     claimed: list[int] = []
+    seen: list[int] = []
     lock = threading.Lock()
+    done = threading.Event()
 
     def write(store: RawStore, offset: int) -> None:
-        for n in range(15):
-            seqs = store.insert_exchanges([_document(offset + n * 2 + k) for k in range(2)])
+        for n in range(20):
+            seqs = store.insert_exchanges([_document(offset + n * 3 + k) for k in range(3)])
             with lock:
                 claimed.extend(seqs)
 
-    threads = [threading.Thread(target=write, args=(s, i * 1000)) for i, s in enumerate(stores)]
+    def read_like_the_loader() -> None:
+        watermark = 0
+        while True:
+            finished = done.is_set()
+            for batch in loader.read_batches(watermark, batch_size=7):
+                seen.extend(d["seq"] for d in batch)
+                watermark = batch[-1]["seq"]
+            if finished:
+                return
+
+    reader = threading.Thread(target=read_like_the_loader)
+    reader.start()
+    threads = [threading.Thread(target=write, args=(s, i * 1000)) for i, s in enumerate(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
-    assert sorted(claimed) == list(range(1, 61))
-    stored = [d["seq"] for batch in first.read_batches(0) for d in batch]
-    assert stored == list(range(1, 61))
+        thread.join(120)
+    done.set()
+    reader.join(60)
+    assert sorted(claimed) == list(range(1, 181))
+    # The watermark reader saw every document exactly once, in order: nothing appeared behind it.
+    assert seen == list(range(1, 181))
 
 
 def test_the_embedded_store_has_one_writer(tt_env: Path) -> None:
@@ -109,3 +126,13 @@ def test_the_embedded_store_has_one_writer(tt_env: Path) -> None:
     finally:
         first.close()
     RawStore.open(settings, writer=True).close()  # released
+
+
+@pytest.mark.ferretdb
+def test_a_writer_behind_another_steps_past_taken_numbers_without_a_gap(wire_stores: list[RawStore]) -> None:
+    first, second, reader, _ = wire_stores
+    assert second.insert_exchanges([_document(1)]) == [1]  # second now believes 2 is next
+    assert first.insert_exchanges([_document(n) for n in (2, 3, 4)]) == [2, 3, 4]
+    assert second.insert_exchanges([_document(5), _document(6)]) == [5, 6]  # 2, 3, 4 were taken
+    stored = [(d["seq"], d["request_id"]) for batch in reader.read_batches(0) for d in batch]
+    assert stored == [(n, f"r{n}") for n in range(1, 7)]

@@ -14,12 +14,13 @@ appears behind the watermark.
 
 So a seq is not reserved before the insert; the insert itself claims it: each writer inserts with
 `seq = (the largest seq it knows) + 1` and the unique index on `seq` rejects the insert if another
-writer (another proxy replica) already holds that number; the loser re-reads the maximum and tries
-again. Consequence: the document `n + 1` can only be inserted after the insert of `n` succeeded and
-was seen, so seqs are dense (no gaps) and become visible in order, whatever the number of proxy
-replicas. Within one process the writer keeps the next seq in memory (no read per insert) and
+writer (another proxy replica) already holds that number; the loser steps past that number (it
+exists, so no gap opens) and tries again, re-reading the maximum after a few steps. Consequence:
+a writer tries `n + 1` only after `n` is known to exist (its own insert of `n` succeeded, or `n`
+was a duplicate), so seqs are dense (no gaps) and become visible in order, whatever the number of
+proxy replicas. Within one process the writer keeps the next seq in memory (no read per insert) and
 inserts batches with `insert_many(ordered=True)`, which keeps the same property (an ordered batch
-stops at its first duplicate). Cost: a conflict between replicas costs one `max(seq)` read.
+stops at its first duplicate). Cost: a conflict between replicas costs one more insert round trip.
 
 The embedded store (montydb) has no unique indexes, so there the guarantee comes from having a
 single writer: the writer holds an exclusive lock file next to the data (a second proxy on the same
@@ -53,6 +54,7 @@ BodyFormat = Literal["json", "json_text", "text", "empty", "none"]
 # MongoDB refuses documents nested deeper than 100 levels; keep room for the envelope.
 _MAX_BSON_DEPTH = 90
 _MAX_CONFLICT_RETRIES = 50
+_PROBES_BEFORE_MAX = 4
 
 
 class RawStoreUnavailable(Exception):
@@ -330,17 +332,22 @@ class RawStore:
                         self.ensure_indexes()
                     collection = self._write_collection()
                     pending = list(documents)
-                    for _ in range(_MAX_CONFLICT_RETRIES):
+                    for attempt in range(_MAX_CONFLICT_RETRIES):
                         if self._next_seq is None:
                             self._next_seq = self.max_seq() + 1
                         for offset, document in enumerate(pending):
                             document["seq"] = Int64(self._next_seq + offset)
                         inserted = self._insert_ordered(collection, pending)
-                        self._next_seq += inserted
                         pending = pending[inserted:]
                         if not pending:
+                            self._next_seq += inserted
                             return [int(d["seq"]) for d in documents]
-                        self._next_seq = None  # another replica took the next number: re-read
+                        # Another writer holds the next number: step past it (it exists, so no
+                        # gap opens); after a few steps, re-read the maximum instead (it may be
+                        # far ahead, and max() is a scan on stores without sort pushdown).
+                        self._next_seq += inserted + 1
+                        if attempt % _PROBES_BEFORE_MAX == _PROBES_BEFORE_MAX - 1:
+                            self._next_seq = None
             except RawStoreUnavailable:
                 raise
             except Exception as error:
