@@ -55,7 +55,12 @@ def planned(origin: str) -> PlannedRequest:
 
 
 FAST = Sending(
-    backoff_base_s=0.01, backoff_max_s=0.05, max_attempts=4, attempt_timeout_s=2, request_deadline_s=10
+    backoff_base_s=0.01,
+    backoff_max_s=0.05,
+    max_attempts=4,
+    attempt_timeout_s=2,
+    request_deadline_s=10,
+    pause_on_429_s=0.05,
 )
 
 
@@ -115,6 +120,15 @@ async def test_retry_after_is_honoured_for_the_whole_endpoint() -> None:
     assert second - first >= 1.0
     (led, _) = server.calls["LED"][0]
     assert led - first >= 1.0  # LED waited too: a 429 means the budget is gone for everyone
+
+
+async def test_429_with_retry_after_is_waiting_not_failing() -> None:
+    wait = (429, {"Retry-After": "0"}, {"error": "over budget"})
+    server = ScriptedServer({"MOW": [wait] * 6 + [OK], "LED": [(429, {}, {})]})
+    _, outcomes = await send_all(server, ["MOW", "LED"])  # max_attempts 4
+    assert outcomes["MOW"].succeeded and outcomes["MOW"].attempts == 7
+    # without Retry-After a 429 counts as a failed attempt
+    assert (outcomes["LED"].reason, outcomes["LED"].attempts) == ("http_429", 4)
 
 
 async def test_the_deadline_ends_a_request_that_keeps_failing() -> None:

@@ -139,6 +139,7 @@ class Sending(_Strict):
     backoff_base_s: float = Field(default=0.5, gt=0, le=60)
     backoff_max_s: float = Field(default=30.0, gt=0, le=600)
     rate_margin: float = Field(default=0.01, ge=0, le=0.5)  # slots 1 % wider than limit allows
+    pause_on_429_s: float = Field(default=1.0, ge=0, le=120)  # endpoint pause on a 429 without Retry-After
 
 
 SendingConfig = Sending

@@ -29,7 +29,8 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 @dataclass
 class _Job:
     request: PlannedRequest
-    attempts: int = 0
+    attempts: int = 0  # HTTP requests sent
+    failures: int = 0  # attempts that count against max_attempts (not "wait" answers: 429 with Retry-After)
     deadline: float | None = None
     last_reason: str | None = None
 
@@ -147,11 +148,15 @@ class Sender:
         r = job.request
         return Outcome(r.key, r.endpoint, r.route, reason is None, reason, offers, job.attempts)
 
-    def _retry_or_fail(self, job: _Job, reason: str, retry_after: float | None = None) -> Outcome | _Retry:
+    def _retry_or_fail(
+        self, job: _Job, reason: str, retry_after: float | None = None, *, counts: bool = True
+    ) -> Outcome | _Retry:
         job.last_reason = reason
-        if job.attempts >= self._config.max_attempts:
+        if counts:
+            job.failures += 1
+        if job.failures >= self._config.max_attempts:
             return self._final(job, reason)
-        delay = backoff_delay(job.attempts, self._config, retry_after)
+        delay = backoff_delay(max(job.failures, 1), self._config, retry_after)
         assert job.deadline is not None
         if self._clock() + delay >= job.deadline:
             return self._final(job, reason)
@@ -186,7 +191,11 @@ class Sender:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 429:
                 # Over budget (at the proxy or upstream): the whole endpoint waits, not just this call.
-                self._limiters[job.request.endpoint].pause_for(1.0 if retry_after is None else retry_after)
+                pause = self._config.pause_on_429_s if retry_after is None else retry_after
+                self._limiters[job.request.endpoint].pause_for(pause)
+                # A 429 that says when to come back is "wait", not "broken": only the deadline bounds
+                # it (several collectors sharing one proxy budget meet it legitimately).
+                return self._retry_or_fail(job, "http_429", retry_after, counts=retry_after is None)
             return self._retry_or_fail(job, f"http_{status}", retry_after)
         if status != 200:
             return self._final(job, f"http_{status}")
