@@ -435,7 +435,7 @@ async def _check_upstream(state: ProxyState) -> dict[str, Any]:
 
     async def probe() -> None:
         # Any HTTP answer proves the upstream reachable; no token, so no budget is spent.
-        await client.get("/", timeout=state.config.connect_timeout_s)
+        await client.get("/", timeout=min(2.0, state.config.connect_timeout_s))  # under the probe timeout
 
     result = await _check(probe)
     if not result["ok"]:
