@@ -40,8 +40,9 @@ def _salted(fixtures_dir: Path) -> tuple[list[dict[str, Any]], dict[tuple[int, s
     offer_variant(lambda o: o.update(price="17331"), "mistyped_field")
     offer_variant(lambda o: o.update(return_at="2025-12-01T10:00:00+04:00"), "return_before_departure")
     offer_variant(lambda o: o.update(departure_at="12/12/2025 08:40"), "invalid_datetime")
+    offer_variant(lambda o: o.update(duration=2**40), "mistyped_field")  # would overflow integer
     seq += 1
-    add(raw_document(None, seq=seq, status=502, body_text="<html>Bad Gateway</html>"), "", "non_json_body")
+    add(raw_document(None, seq=seq, status=502, body_text="<html>Bad\x00Gateway</html>"), "", "non_json_body")
     seq += 1
     add(
         raw_document({"success": False, "data": None, "error": "Unauthorized"}, seq=seq, status=401),

@@ -59,6 +59,12 @@ def watermark_of(dsn: str) -> int:
         return int(row[0]) if row else 0
 
 
+def _wait_for_progress(dsn: str, target: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    give_up = time.monotonic() + deadline
+    while process.poll() is None and time.monotonic() < give_up and watermark_of(dsn) < target:
+        time.sleep(0.01)
+
+
 def _documents() -> list[dict[str, Any]]:
     docs = list(generated_documents(DOCUMENTS, OFFERS_PER_DOCUMENT))
     # salt: bad documents must be quarantined exactly once whatever happens
@@ -109,7 +115,11 @@ def test_sigkill_then_rerun_equals_clean_run(
         dsn = new_postgres_database()
         for _kill in range(rng.choice((1, 1, 2))):  # sometimes crash the rerun too
             process = start(dsn)
-            time.sleep(rng.uniform(0.0, window))
+            if rng.random() < 0.5:  # anywhere in time: startup, migrations, a batch, the end
+                time.sleep(rng.uniform(0.0, window))
+            else:  # after a random number of committed documents (a loaded machine skews timing)
+                _wait_for_progress(dsn, rng.randint(1, max_seq - 1), process, deadline=window * 3)
+                time.sleep(rng.uniform(0.0, 0.05))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
         partial_states.append(watermark_of(dsn))

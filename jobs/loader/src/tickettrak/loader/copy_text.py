@@ -1,4 +1,4 @@
-"""Rows -> PostgreSQL COPY text format, built in bulk (several times faster than per-row adaptation).
+"""Rows -> COPY text format: the benchmark's prepared bare-COPY file (the loader uses binary COPY).
 
 Values are the loader's own: None, bool, int, float, str, date, datetime (aware). Strings are
 escaped per the COPY text rules; NUL cannot live in a PostgreSQL text value at all, so it becomes
@@ -21,9 +21,11 @@ def _field(value: Any) -> str:
         return str(value).translate(_ESCAPES)
     if value is None:
         return NULL
+    if kind is int:
+        return str(value)
     if kind is bool:
         return "t" if value else "f"
-    if kind is int or kind is float:
+    if kind is float:
         return repr(value)
     if isinstance(value, date):  # date and datetime: ISO-8601, offsets kept
         return value.isoformat()
@@ -32,4 +34,4 @@ def _field(value: Any) -> str:
 
 def encode_rows(rows: Iterable[Sequence[Any]]) -> bytes:
     field = _field
-    return "".join("\t".join([field(v) for v in row]) + "\n" for row in rows).encode()
+    return "".join(["\t".join(map(field, row)) + "\n" for row in rows]).encode()

@@ -110,7 +110,7 @@ def _load(
     on_start: ProgressStart | None,
     on_batch: ProgressAdvance | None,
 ) -> None:
-    writer.prepare(conn)
+    staging = writer.prepare(conn)
     if full_refresh:
         writer.truncate_all(conn, RAW_COLLECTION)
     summary.watermark_before = summary.watermark_after = writer.watermark(conn, RAW_COLLECTION)
@@ -120,7 +120,7 @@ def _load(
     for batch in read_batches(collection, start, batch_size):
         parsed = _parse_new(conn, batch, summary)
         max_seq = int(batch[-1]["seq"])
-        result = writer.write_batch(conn, parsed, RAW_COLLECTION, max_seq)
+        result = writer.write_batch(conn, staging, parsed, RAW_COLLECTION, max_seq)
         summary.batches += 1
         summary.request_logs += result.request_logs
         summary.tickets_inserted += result.tickets_inserted

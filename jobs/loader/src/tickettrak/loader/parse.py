@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from tickettrak.common.endpoints import BY_PATH
@@ -29,8 +30,8 @@ from tickettrak.loader.currencies import KNOWN_CURRENCIES
 DEEP_LINK_HOST = "https://www.aviasales.ru"
 DEFAULT_CURRENCY = "rub"  # the API's documented default when neither body nor request names one
 _ITINERARY = re.compile(r"[?&]t=([^&]+)")
-_SEARCH_DATE = re.compile(r"[?&]search_date=(\d{8})(?:&|$)")
 _FRAGMENT_TEXT_LIMIT = 2000
+_CENT = Decimal("0.01")
 
 
 class Reason:
@@ -120,16 +121,24 @@ def _bool_param(value: Any) -> bool | None:
     return None
 
 
+INT4 = 2**31  # integer columns: a value outside int4 would fail the whole batch's COPY
+
+
 def _int_param(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and -INT4 < value < INT4:
         return int(value)
     return None
 
 
 def _str_param(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
+    return clean_text(value) if isinstance(value, str) and value != "" else None
+
+
+def clean_text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL (it would fail the batch's COPY); it only comes with garbage."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
 def _logical_date(value: Any) -> date | None:
@@ -177,7 +186,7 @@ def _finite(value: Any) -> Any:
 
 def parse_document(doc: dict[str, Any]) -> ParsedDocument:
     """Everything one RAW document yields. Never raises for bad content."""
-    raw_id = str(doc.get("_id"))
+    raw_id = clean_text(str(doc.get("_id")))
     raw_seq = doc.get("seq")
     if not isinstance(raw_seq, int) or isinstance(raw_seq, bool):
         raise ValueError(f"RAW document {raw_id} has no integer seq")  # cannot be read by seq at all
@@ -236,7 +245,8 @@ def parse_document(doc: dict[str, Any]) -> ParsedDocument:
         _bool_param(query.get("one_way")), _bool_param(query.get("direct")),
         (_str_param(query.get("currency")) or "").lower() or None, _str_param(query.get("market")),
         _int_param(query.get("limit")), _int_param(query.get("page")), to_json(query),
-        _int_param(response.get("status")), _str_param(response.get("body_format")), success, error_text,
+        _int_param(response.get("status")), _str_param(response.get("body_format")), success,
+        clean_text(error_text) if error_text else None,
         len(offers) if success and shape is not None and body is not None else None,
         requested_at, received_at,
         float(duration) if isinstance(duration, int | float) and not isinstance(duration, bool) else None,
@@ -345,9 +355,9 @@ def _offers(body: Any, shape: str) -> Iterator[tuple[str, Any]]:
         for group, value in data.items():
             if isinstance(value, list):  # tolerate a list of tickets per group
                 for index, item in enumerate(value):
-                    yield f"data.{group}[{index}]", item
+                    yield clean_text(f"data.{group}[{index}]"), item
             else:
-                yield f"data.{group}", value
+                yield clean_text(f"data.{group}"), value
         return
     if not isinstance(data, list):
         raise ItemError(Reason.UNEXPECTED_SHAPE, f"data should be a list, got {type(data).__name__}")
@@ -378,50 +388,69 @@ def _ticket(item: Any, path: str, ctx: _Context) -> tuple[Any, ...]:
 
 
 def _v3_ticket(item: dict[str, Any], path: str, ctx: _Context) -> tuple[Any, ...]:
+    # The hot path of the loader (one call per offer): plain lookups and exact type checks.
     origin = _code(item, "origin", ctx)
     destination = _code(item, "destination", ctx)
     price = _price(item, "price")
     departure_text = _required(item, "departure_at", str)
     departure_at = _instant(departure_text, "departure_at")
-    return_text = _optional(item, "return_at", str) or None
+    return_text = _opt_str(item, "return_at") or None
     return_at = _instant(return_text, "return_at") if return_text else None
     if return_at is not None and return_at < departure_at:
         raise ItemError(
             Reason.RETURN_BEFORE_DEPARTURE, f"return_at {return_text} is before departure_at {departure_text}"
         )
     flight_number = item.get("flight_number")
-    if flight_number is not None and (
-        not isinstance(flight_number, str | int) or isinstance(flight_number, bool)
-    ):
-        raise ItemError(Reason.MISTYPED_FIELD, "flight_number should be a string")
-    flight = str(flight_number) if flight_number is not None else None
-    origin_airport = _optional(item, "origin_airport", str)
-    destination_airport = _optional(item, "destination_airport", str)
-    airline = _optional(item, "airline", str)
-    transfers = _optional(item, "transfers", int)
-    return_transfers = _optional(item, "return_transfers", int)
+    if flight_number is not None and type(flight_number) is not str:
+        if not isinstance(flight_number, int) or isinstance(flight_number, bool):
+            raise ItemError(Reason.MISTYPED_FIELD, "flight_number should be a string")
+        flight_number = str(flight_number)  # v1-style integer: kept as text
+    elif flight_number is not None and "\x00" in flight_number:
+        flight_number = clean_text(flight_number)
+    origin_airport = _opt_str(item, "origin_airport")
+    destination_airport = _opt_str(item, "destination_airport")
+    airline = _opt_str(item, "airline")
+    transfers = _opt_int(item, "transfers")
+    return_transfers = _opt_int(item, "return_transfers")
     trip_type = "round_trip" if return_at is not None else "one_way"
-    link = _optional(item, "link", str)
-    duration = _optional(item, "duration", int)
-    duration_to = _optional(item, "duration_to", int)
-    duration_back = _optional(item, "duration_back", int)
-    identity = "|".join(
-        str(part)
-        for part in (
-            "v3", trip_type, origin, destination, origin_airport, destination_airport, airline, flight,
-            departure_at.astimezone(UTC).isoformat(),
-            return_at.astimezone(UTC).isoformat() if return_at else "",
-            transfers, return_transfers, duration, duration_to, duration_back, price, _itinerary(link),
-        )
-    )  # fmt: skip
+    link = _opt_str(item, "link")
+    duration = _opt_int(item, "duration")
+    duration_to = _opt_int(item, "duration_to")
+    duration_back = _opt_int(item, "duration_back")
+    returns = int(return_at.timestamp()) if return_at is not None else ""
+    identity = (
+        f"v3|{trip_type}|{origin}|{destination}|{origin_airport}|{destination_airport}|{airline}|{flight_number}"
+        f"|{int(departure_at.timestamp())}|{returns}|{transfers}|{return_transfers}|{duration}|{duration_to}"
+        f"|{duration_back}|{price}|{_itinerary(link)}"
+    )
     return (
         ctx.observed, _digest(identity), trip_type, ctx.endpoint, ctx.shape, ctx.raw_id, ctx.raw_seq, path,
-        origin, destination, origin_airport, destination_airport, airline, flight,
+        origin, destination, origin_airport, destination_airport, airline, flight_number,
         departure_at, return_at, departure_at.date(), return_at.date() if return_at else None,
         price, ctx.currency, transfers, return_transfers,
         duration, duration_to, duration_back,
         None, None, None, link, _deep_link(link), _search_date(link), None,
     )  # fmt: skip
+
+
+def _opt_str(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if type(value) is str:
+        return value if "\x00" not in value else clean_text(value)
+    raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be a string, got {type(value).__name__}")
+
+
+def _opt_int(item: dict[str, Any], key: str) -> int | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):  # int, or bson's Int64
+        if -INT4 < value < INT4:
+            return int(value)
+        raise ItemError(Reason.MISTYPED_FIELD, f"{key} {value} is out of range")
+    raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be an integer, got {type(value).__name__}")
 
 
 def _v2_ticket(item: dict[str, Any], path: str, ctx: _Context) -> tuple[Any, ...]:
@@ -476,9 +505,6 @@ def _digest(identity: str) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer"}
-
-
 def _required(item: dict[str, Any], key: str, kind: type) -> Any:
     if key not in item or item[key] is None:
         raise ItemError(Reason.MISSING_FIELD, f"{key} is missing")
@@ -486,14 +512,7 @@ def _required(item: dict[str, Any], key: str, kind: type) -> Any:
 
 
 def _optional(item: dict[str, Any], key: str, kind: type) -> Any:
-    value = item.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ItemError(
-            Reason.MISTYPED_FIELD, f"{key} should be {_TYPE_NAMES[kind]}, got {type(value).__name__}"
-        )
-    return value
+    return _opt_str(item, key) if kind is str else _opt_int(item, key)
 
 
 def _code(item: dict[str, Any], key: str, ctx: _Context) -> str:
@@ -505,20 +524,23 @@ def _code(item: dict[str, Any], key: str, ctx: _Context) -> str:
             raise ItemError(Reason.MISSING_FIELD, f"{key} is missing")
     if not isinstance(value, str) or not value:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be a non-empty string")
-    return value
+    return clean_text(value)
 
 
-def _price(item: dict[str, Any], key: str) -> int | float:
+def _price(item: dict[str, Any], key: str) -> int | Decimal:
     value = item.get(key)
     if value is None:
         raise ItemError(Reason.MISSING_FIELD, f"{key} is missing")
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ItemError(Reason.MISTYPED_FIELD, f"{key} is {value}")
     if value < 0:
         raise ItemError(Reason.NEGATIVE_PRICE, f"{key} is {value}")
     if value >= 10**12:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} {value} is out of range")
-    return value
+    # numeric(14,2): exact values; a float price keeps its printed digits, rounded to cents.
+    return int(value) if type(value) is not float else Decimal(repr(value)).quantize(_CENT)
 
 
 def _instant(text: str, key: str, *, naive_is_utc: bool = False) -> datetime:
@@ -549,10 +571,10 @@ def _deep_link(link: str | None) -> str | None:
 def _search_date(link: str | None) -> date | None:
     if not link:
         return None
-    match = _SEARCH_DATE.search(link)
-    if match is None:
+    at = link.find("search_date=")
+    digits = link[at + 12 : at + 20] if at >= 0 else ""
+    if len(digits) != 8 or not digits.isdigit():
         return None
-    digits = match.group(1)
     try:
         return date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
     except ValueError:

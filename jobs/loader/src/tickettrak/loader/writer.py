@@ -11,14 +11,16 @@ overlap window) changes nothing:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import Copy
+from psycopg.types.json import Jsonb
 
-from tickettrak.loader.copy_text import encode_rows
-from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, ParsedDocument, to_json
+from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, ParsedDocument, clean_text, to_json
 
 ERROR_COLUMNS = ("raw_id", "raw_seq", "item_path", "reason", "detail", "fragment", "fragment_text")
 
@@ -82,25 +84,75 @@ class BatchResult:
     errors: int = 0
 
 
-def prepare(conn: psycopg.Connection) -> None:
+@dataclass(frozen=True)
+class Staging:
+    """The staging tables' column types, for binary COPY (psycopg dumps each value in C)."""
+
+    request_logs: list[str]
+    tickets: list[str]
+    load_errors: list[str]
+
+
+def prepare(conn: psycopg.Connection) -> Staging:
     """Create this session's staging tables (temp: invisible to others, gone with the session)."""
     with conn.transaction():
         conn.execute(_STAGING)
+    return Staging(
+        _types(conn, "stage_request_logs", REQUEST_LOG_COLUMNS),
+        _types(conn, "stage_tickets", TICKET_COLUMNS),
+        _types(conn, "stage_load_errors", ERROR_COLUMNS),
+    )
+
+
+def _types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+        " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        (table,),
+    ).fetchall()
+    by_name: dict[str, str] = dict(rows)
+    return [by_name[c] for c in columns]
+
+
+def _raw_json(text: str) -> str:
+    return text
+
+
+def _jsonb(text: str | None) -> Jsonb | None:
+    # Our JSON is already serialised (to_json): hand it to the jsonb dumper unchanged.
+    return None if text is None else Jsonb(text, dumps=_raw_json)
+
+
+_LOG_JSONB = [i for i, c in enumerate(REQUEST_LOG_COLUMNS) if c in ("query", "raw")]
+
+
+def _request_log_row(row: tuple[Any, ...]) -> list[Any]:
+    values = list(row)
+    for index in _LOG_JSONB:
+        values[index] = _jsonb(values[index])
+    return values
 
 
 def write_batch(
-    conn: psycopg.Connection, docs: Sequence[ParsedDocument], source: str, max_seq: int
+    conn: psycopg.Connection, staging: Staging, docs: Sequence[ParsedDocument], source: str, max_seq: int
 ) -> BatchResult:
     result = BatchResult()
-    error_rows = (
-        (e.raw_id, e.raw_seq, e.item_path, e.reason, e.detail, _json_or_none(e.fragment), e.fragment_text)
-        for doc in docs
-        for e in doc.errors
-    )
     with conn.transaction(), conn.cursor() as cur:
-        _copy(cur, "stage_request_logs", REQUEST_LOG_COLUMNS, encode_rows(d.request_log for d in docs))
-        _copy(cur, "stage_tickets", TICKET_COLUMNS, encode_rows(t for d in docs for t in d.tickets))
-        _copy(cur, "stage_load_errors", ERROR_COLUMNS, encode_rows(error_rows))
+        with _copy(cur, "stage_request_logs", REQUEST_LOG_COLUMNS, staging.request_logs) as copy:
+            for doc in docs:
+                copy.write_row(_request_log_row(doc.request_log))
+        with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
+            for doc in docs:
+                for ticket in doc.tickets:
+                    copy.write_row(ticket)
+        with _copy(cur, "stage_load_errors", ERROR_COLUMNS, staging.load_errors) as copy:
+            for doc in docs:
+                for e in doc.errors:
+                    fragment = _jsonb(to_json(e.fragment)) if e.fragment is not None else None
+                    text = clean_text(e.fragment_text) if e.fragment_text is not None else None
+                    copy.write_row(
+                        (e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text)
+                    )
         cur.execute(_INSERT_REQUEST_LOGS)
         result.request_logs = cur.rowcount
         inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
@@ -111,14 +163,11 @@ def write_batch(
     return result
 
 
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], payload: bytes) -> None:
-    if payload:
-        with cur.copy(f"COPY {table} ({_cols(columns)}) FROM STDIN") as copy:
-            copy.write(payload)
-
-
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else to_json(value)
+@contextmanager
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], types: list[str]) -> Iterator[Copy]:
+    with cur.copy(f"COPY {table} ({_cols(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        yield copy
 
 
 def loaded_ids(conn: psycopg.Connection, raw_ids: Sequence[str]) -> set[str]:
