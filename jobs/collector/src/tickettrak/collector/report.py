@@ -17,7 +17,8 @@ def print_plan(plan: list[PlannedRequest], logical_date: date, console: Console 
     endpoints = sorted({r.endpoint for r in plan})
     by_cell = Counter((r.route, r.endpoint) for r in plan)
     routes = sorted({r.route for r in plan})
-    table = Table(title=f"request plan for {logical_date.isoformat()}: {len(plan)} requests")
+    console.print(f"request plan for {logical_date.isoformat()}: {len(plan)} requests")
+    table = Table()
     table.add_column("route")
     for endpoint in endpoints:
         table.add_column(endpoint, justify="right")
