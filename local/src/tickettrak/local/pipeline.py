@@ -12,10 +12,12 @@ stage, the reason (the child's last line) and the log.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tickettrak.common.embedded.postgres import open_postgres
+from tickettrak.common.endpoints import ENDPOINTS
 from tickettrak.common.settings import Settings
 from tickettrak.local.processes import Service, start_service, tickettrak_executable
 
@@ -42,6 +45,7 @@ class RunOptions:
     routes: Path | None = None
     report_path: Path | None = None
     upstream_speedup: int = 10  # sandbox only: its simulated per-minute limits, scaled
+    parallel_days: int = 3  # observation days collected at once
 
 
 @dataclass
@@ -69,9 +73,9 @@ def _last_line(log_path: Path) -> str:
     return lines[-1][-500:] if lines else "no output"
 
 
-def run_stage(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+def run_stage(name: str, args: list[str], env: dict[str, str], log_dir: Path, log_name: str = "") -> None:
     """Run one `tickettrak` subcommand as a child process; raise StageError with its last line."""
-    log_path = log_dir / f"{name}.log"
+    log_path = log_dir / f"{log_name or name}.log"
     with log_path.open("ab") as log:
         log.write(f"\n$ tickettrak {' '.join(args)}\n".encode())
         log.flush()
@@ -98,10 +102,13 @@ def local_services(settings: Settings, log_dir: Path, options: RunOptions) -> It
             )
             stack.callback(sandbox.stop)
             env["TICKETTRAK_AVIASALES_BASE_URL"] = sandbox.url
-        proxy_args = ["proxy"]
+        proxy_env = dict(env)
         if settings.uses_sandbox:
-            proxy_args += ["--rate-limit-scale", str(options.upstream_speedup)]
-        proxy: Service = start_service("proxy", proxy_args, env, log_dir, ready_path="/healthz")
+            # The simulated API is ours: scale its limits, and the proxy's budget with them.
+            proxy_env["TICKETTRAK_PROXY_RATE_LIMITS"] = json.dumps(
+                {e.name: int(e.per_minute * 0.95 * options.upstream_speedup) for e in ENDPOINTS.values()}
+            )
+        proxy: Service = start_service("proxy", ["proxy"], proxy_env, log_dir, ready_path="/healthz")
         stack.callback(proxy.stop)
         env["TICKETTRAK_PROXY_URL"] = proxy.url
         yield env
@@ -128,14 +135,25 @@ def run_pipeline(
     with progress, local_services(settings, log_dir, options) as env:
         started = time.monotonic()
         task = progress.add_task(f"collect {len(days)} day(s)", total=len(days))
-        for day in days:
-            collect = ["collect", "--logical-date", day.isoformat(), "--run-id", f"local__{day.isoformat()}"]
+
+        def collect(day: date) -> date:
+            args = ["collect", "--logical-date", day.isoformat(), "--run-id", f"local__{day.isoformat()}"]
+            if settings.uses_sandbox:
+                # The days collected at once share the proxy's (scaled) budget.
+                scale = options.upstream_speedup / options.parallel_days
+                args += ["--rate-limit-scale", f"{scale:g}", "--no-progress"]
             if options.routes:
-                collect += ["--routes", str(options.routes)]
-            run_stage("collect", collect, env, log_dir)
-            progress.advance(task)
-            if not console.is_terminal:
-                console.print(f"collected {day.isoformat()}")
+                args += ["--routes", str(options.routes)]
+            run_stage("collect", args, env, log_dir, log_name=f"collect-{day.isoformat()}")
+            return day
+
+        # Observation days are independent runs (like Airflow's backfill): a few at once keep
+        # the proxy busy while each child process starts up. The proxy enforces the limits.
+        with ThreadPoolExecutor(max_workers=options.parallel_days) as pool:
+            for day in pool.map(collect, days):
+                progress.advance(task)
+                if not console.is_terminal:
+                    console.print(f"collected {day.isoformat()}")
         result.durations["collect"] = time.monotonic() - started
 
         for name, args in (
