@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from tests.integration.dbt.synthetic import History, insert_history
@@ -66,7 +67,12 @@ def transform_on(tt_env: Path, monkeypatch: pytest.MonkeyPatch) -> TransformOn:
         monkeypatch.setenv("TICKETTRAK_POSTGRES_DSN", dsn)
         monkeypatch.setenv("TICKETTRAK_LOG_FORMAT", "json")
         get_settings.cache_clear()
-        result = CliRunner().invoke(app, list(args))
+        try:
+            result = CliRunner().invoke(app, list(args))
+        finally:
+            # The command configured structlog to print to CliRunner's stderr, closed by now:
+            # later in-process code (the collector in the end-to-end test) must not log there.
+            structlog.reset_defaults()
         return TransformResult(result.exit_code, result.output)
 
     return run
