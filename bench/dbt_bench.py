@@ -75,7 +75,8 @@ def _dbt(command: list[str], dsn: str, workspace_dir: Path, quiet: bool) -> Buil
     elapsed = time.perf_counter() - started
     if not outcome.success:
         raise SystemExit(f"{' '.join(command)} failed: {outcome.reason()}\n{sink.getvalue()[-3000:]}")
-    results = json.loads((workspace_dir / "target" / "run_results.json").read_text())["results"]
+    run_results = workspace_dir / "target" / "run_results.json"
+    results = json.loads(run_results.read_text())["results"] if command[0] == "build" else []
     models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
     tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
     return Build(elapsed, models, tests)
