@@ -70,8 +70,9 @@ def test_round_trip_keeps_the_body_unchanged(tt_env: Path, fixtures_dir: Path) -
     assert list(found["response"]["body"]["data"][0]) == list(body["data"][0])  # key order too
     assert found["response"]["body"]["data"][0]["flight_number"] == "715"
     assert found["timing"]["duration_ms"] == 412.5
-    requested_at = found["timing"]["requested_at"]
-    assert requested_at.replace(tzinfo=UTC) == datetime(2025, 12, 11, 13, 54, 0, 123000, tzinfo=UTC)
+    # Aware datetimes come back aware and equal, as from a real MongoDB with tz_aware=True.
+    assert found["timing"]["requested_at"] == datetime(2025, 12, 11, 13, 54, 0, 123000, tzinfo=UTC)
+    assert found["timing"]["requested_at"].utcoffset() is not None
 
     # The loader's read: everything after a watermark, in write order.
     after = [d["seq"] for d in collection.find({"seq": {"$gt": 1}}).sort("seq", 1)]

@@ -43,7 +43,8 @@ def open_raw_database(settings: Settings, *, server_selection_timeout_ms: int = 
     path.mkdir(parents=True, exist_ok=True)
     if not (path / "monty.storage.cfg").exists():
         set_storage(str(path), storage="sqlite", use_bson=True)
-    return MontyClient(str(path))[settings.mongo_database]
+    # tz_aware like the pymongo client above: both backends give back UTC-aware datetimes.
+    return MontyClient(str(path), tz_aware=True)[settings.mongo_database]
 
 
 def is_embedded(settings: Settings) -> bool:
