@@ -49,6 +49,23 @@ def register_secrets(values: Iterable[str]) -> None:
             _secrets.append(value)
 
 
+class _StderrLogger:
+    """Writes each line to whatever `sys.stderr` is *now*.
+
+    structlog's PrintLogger binds the stream at creation; a process that swaps stderr later (pytest's
+    capture, a daemon redirect) would then write to a closed file.
+    """
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+    @classmethod
+    def factory(cls, *_: Any) -> _StderrLogger:
+        return cls()
+
+
 def configure_logging(fmt: str = "auto", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Set up structlog (and the stdlib root logger) once per process."""
     register_secrets(secrets)
@@ -64,7 +81,7 @@ def configure_logging(fmt: str = "auto", level: str = "INFO", secrets: Iterable[
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_StderrLogger.factory,
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(
