@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.report.mart_rows import create_and_fill
+from tests.integration.report.mart_rows import DDL, create_and_fill
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,15 @@ def marts_dsn(report_server: Any) -> str:
 def empty_dsn(report_server: Any) -> str:
     """A database without any mart (transform never ran)."""
     return _new_database(report_server, "report_empty")
+
+
+@pytest.fixture
+def empty_marts_dsn(report_server: Any) -> str:
+    """The marts exist but hold no row yet (dbt ran before any collection)."""
+    dsn = _new_database(report_server, "report_empty_marts")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(DDL)
+    return dsn
 
 
 @pytest.fixture(scope="session")

@@ -375,6 +375,23 @@ def test_missing_marts_stop_with_one_line(empty_dsn: str, workdir: Path) -> None
     assert not (workdir / "none.html").exists()
 
 
+def test_empty_marts_give_a_report_that_says_so(empty_marts_dsn: str, workdir: Path) -> None:
+    target = workdir / "empty" / "report.html"
+    result = run_report(empty_marts_dsn, "--output", str(target), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "the marts are empty (run collect, load and transform first)" in result.stdout
+    html = target.read_text()
+    page = parse(html)
+    assert page.values == [] and sum(page.marks.values()) == 0
+    assert {c["data-chart"] for c in page.charts} == {"avg-price", "price-history", "best-time", "calendar"}
+    for message in (
+        "mart_avg_price_by_route is empty.",
+        "no price history for the focus routes",
+        "no upcoming departures in mart_optimal_purchase_dates",
+    ):
+        assert message in html
+
+
 def test_bad_route_option(marts_dsn: str, workdir: Path) -> None:
     result = run_report(marts_dsn, "--route", "Moscow", cwd=workdir)
     assert result.returncode == 2

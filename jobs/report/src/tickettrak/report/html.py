@@ -251,8 +251,7 @@ def section_price_history(data: ReportData) -> str:
     head = (
         '<section id="price-history"><h2>Price history of chosen departure dates</h2>'
         '<p class="lead">How the cheapest offer for a departure date moved as the date came closer: '
-        f"one line per departure date, for the {plural(len(data.focus_routes), 'focus route')} "
-        f"({', '.join(fmt.route(*r) for r in data.focus_routes)}). The dates are spread over the "
+        f"one line per departure date, for {_focus_text(data.focus_routes)}. The dates are spread over the "
         "calendar (nearest, farthest, between) among those observed on the most days. Time runs left "
         "to right: departure is at 0.</p>"
     )
@@ -294,6 +293,12 @@ def section_price_history(data: ReportData) -> str:
         )
         cards.append(f'<div class="card">{figure(chart, caption)}{_history_table(dates, cur)}</div>')
     return head + f'<div class="grid wide">{"".join(cards)}</div></section>'
+
+
+def _focus_text(routes: Sequence[Route]) -> str:
+    if not routes:
+        return "the focus routes (none has data yet)"
+    return f"the {plural(len(routes), 'focus route')} ({', '.join(fmt.route(*r) for r in routes)})"
 
 
 def _history_table(dates: dict[date, list[Row]], cur: str) -> str:

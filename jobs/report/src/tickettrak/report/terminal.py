@@ -16,6 +16,9 @@ from tickettrak.report.marts import Row
 
 def print_summary(data: ReportData, console: Console, limit: int = 12) -> None:
     cov = data.coverage
+    if not cov.observation_days and not data.avg_price:
+        console.print("[bold]TicketTrak[/bold]: the marts are empty (run collect, load and transform first).")
+        return
     console.print(
         f"[bold]TicketTrak[/bold]: {cov.routes} routes, {cov.observation_days} observation days "
         f"({cov.first_observed} – {cov.last_observed}), {fmt.count(cov.observations)} price observations, "
