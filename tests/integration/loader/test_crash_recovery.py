@@ -59,10 +59,12 @@ def watermark_of(dsn: str) -> int:
         return int(row[0]) if row else 0
 
 
-def _wait_for_progress(dsn: str, target: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+def _wait_for_progress(dsn: str, target: int, process: subprocess.Popen[bytes], deadline: float) -> int:
     give_up = time.monotonic() + deadline
-    while process.poll() is None and time.monotonic() < give_up and watermark_of(dsn) < target:
+    seen = -1
+    while process.poll() is None and time.monotonic() < give_up and (seen := watermark_of(dsn)) < target:
         time.sleep(0.01)
+    return seen
 
 
 def _documents() -> list[dict[str, Any]]:
@@ -97,18 +99,24 @@ def test_sigkill_then_rerun_equals_clean_run(
 
     env = {**os.environ, **raw_store.env, "TICKETTRAK_LOG_LEVEL": "WARNING"}
 
+    log = tmp_path / "loader-stderr.log"
+
     def start(dsn: str) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [TICKETTRAK, "load", "--batch-size", str(BATCH_SIZE), "--log-format", "json"],
-            env={**env, "TICKETTRAK_POSTGRES_DSN": dsn},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with log.open("ab") as stderr:
+            stderr.write(b"--- start\n")
+            return subprocess.Popen(
+                [TICKETTRAK, "load", "--batch-size", str(BATCH_SIZE), "--log-format", "json"],
+                env={**env, "TICKETTRAK_POSTGRES_DSN": dsn},
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
 
     # How long a whole CLI run takes here: kills land uniformly inside that window.
     began = time.monotonic()
-    assert start(new_postgres_database()).wait(timeout=120) == 0
+    timing_dsn = new_postgres_database()
+    assert start(timing_dsn).wait(timeout=300) == 0
     window = time.monotonic() - began
+    assert fingerprint(timing_dsn) == clean  # the CLI process reads the same RAW as this test
 
     partial_states = []
     for trial in range(trials):
@@ -118,7 +126,10 @@ def test_sigkill_then_rerun_equals_clean_run(
             if rng.random() < 0.5:  # anywhere in time: startup, migrations, a batch, the end
                 time.sleep(rng.uniform(0.0, window))
             else:  # after a random number of committed documents (a loaded machine skews timing)
-                _wait_for_progress(dsn, rng.randint(1, max_seq - 1), process, deadline=window * 3)
+                target = rng.randint(1, max_seq - 1)
+                reached = _wait_for_progress(dsn, target, process, deadline=window * 10)
+                with log.open("a") as note:
+                    note.write(f"--- progress target {target}: {reached}, exit {process.poll()}\n")
                 time.sleep(rng.uniform(0.0, 0.05))
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
