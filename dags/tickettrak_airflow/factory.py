@@ -64,6 +64,7 @@ def _local_task(stage: Stage, config: PipelineConfig) -> Any:
         bash_command="exec " + " ".join(words),
         env=dict(RUN_ENV),
         append_env=True,  # the stages inherit TICKETTRAK_* (home, DSN, proxy URL) from Airflow
+        do_xcom_push=False,  # a stage's last output line is for the log, not the metadata DB
         execution_timeout=stage.timeout,
         doc_md=stage.doc,
     )

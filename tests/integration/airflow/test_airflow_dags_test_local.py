@@ -74,7 +74,7 @@ class AirflowSandbox:
             assert latest is not None, f"no DAG run for {logical_date}"
             rows = db.execute(
                 "select task_id, state from task_instance where dag_id = ? and run_id = ?",
-                (DAG_ID, latest[0]),
+                (dag_id, latest[0]),
             ).fetchall()
         return {task_id: state for task_id, state in rows}
 

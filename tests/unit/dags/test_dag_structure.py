@@ -90,3 +90,9 @@ def test_every_stage_gets_the_run_in_its_environment(dag_env: pytest.MonkeyPatch
             "TICKETTRAK_LOGICAL_DATE": "2026-11-20",
             "TICKETTRAK_RUN_ID": "scheduled__2026-11-20T00:00:00+00:00",
         }
+
+
+def test_local_tasks_keep_stage_output_out_of_xcom(dag_env: pytest.MonkeyPatch) -> None:
+    for dag in parse_dags().dags.values():
+        for task in dag.tasks:
+            assert task.do_xcom_push is False, task.task_id
