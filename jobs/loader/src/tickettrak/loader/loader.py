@@ -19,7 +19,8 @@ from tickettrak.loader.parse import (
     parse_document,
     to_json,
 )
-from tickettrak.loader.raw_reader import RAW_COLLECTION, count_after, read_batches
+from tickettrak.loader.prefetch import parsed_batches
+from tickettrak.loader.raw_reader import RAW_COLLECTION, count_after
 from tickettrak.loader.schema import migrate
 
 LOADER_LOCK = 0x7474_6C6F_6164  # "ttload": one loader at a time per database
@@ -117,9 +118,8 @@ def _load(
     start = max(0, summary.watermark_before - overlap)
     if on_start is not None:
         on_start(count_after(collection, summary.watermark_before))
-    for batch in read_batches(collection, start, batch_size):
-        parsed = _parse_new(conn, batch, summary)
-        max_seq = int(batch[-1]["seq"])
+    for max_seq, parsed_batch in parsed_batches(collection, start, batch_size, _parse_safely):
+        parsed = _drop_loaded(conn, parsed_batch, summary)
         result = writer.write_batch(conn, staging, parsed, RAW_COLLECTION, max_seq)
         summary.batches += 1
         summary.request_logs += result.request_logs
@@ -147,25 +147,25 @@ def _lock(conn: psycopg.Connection, timeout_s: float | None) -> None:
         conn.execute("SET lock_timeout = 0")
 
 
-def _parse_new(
-    conn: psycopg.Connection, batch: list[dict[str, Any]], summary: LoadSummary
+def _parse_safely(doc: dict[str, Any]) -> ParsedDocument:
+    try:
+        return parse_document(doc)
+    except Exception as error:  # a parser bug must not stop the load: quarantine the document
+        return _unparseable(doc, error)
+
+
+def _drop_loaded(
+    conn: psycopg.Connection, batch: list[ParsedDocument], summary: LoadSummary
 ) -> list[ParsedDocument]:
-    """Parse the batch's documents that are not loaded yet (only the overlap can hold loaded ones)."""
-    old = [str(d.get("_id")) for d in batch if int(d["seq"]) <= summary.watermark_before]
+    """The batch's documents not loaded yet (only the overlap below the watermark can hold some)."""
+    old = [d.raw_id for d in batch if d.raw_seq <= summary.watermark_before]
     skip = writer.loaded_ids(conn, old) if old else set()
-    parsed: list[ParsedDocument] = []
-    for doc in batch:
-        if str(doc.get("_id")) in skip:
-            summary.documents_already_loaded += 1
-            continue
-        summary.documents_read += 1
-        try:
-            one = parse_document(doc)
-        except Exception as error:  # a parser bug must not stop the load: quarantine the document
-            one = _unparseable(doc, error)
-        summary.quarantined.update(e.reason for e in one.errors)
-        parsed.append(one)
-    return parsed
+    fresh = [d for d in batch if d.raw_id not in skip]
+    summary.documents_already_loaded += len(batch) - len(fresh)
+    summary.documents_read += len(fresh)
+    for doc in fresh:
+        summary.quarantined.update(e.reason for e in doc.errors)
+    return fresh
 
 
 def _unparseable(doc: dict[str, Any], error: Exception) -> ParsedDocument:

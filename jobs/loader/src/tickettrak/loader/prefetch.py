@@ -1,0 +1,68 @@
+"""Read and parse the next RAW batch in a background thread while the current one is written.
+
+PostgreSQL spends a batch's upsert time on its own CPU while the loader waits on the socket (the
+GIL is released there); parsing the next batch meanwhile overlaps the two. The queue is bounded,
+so at most `depth` parsed batches wait in memory: memory stays flat whatever the size of RAW.
+Writes stay on the caller's thread, in seq order, so the crash semantics do not change.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from tickettrak.loader.parse import ParsedDocument
+from tickettrak.loader.raw_reader import read_batches
+
+_DONE = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def parsed_batches(
+    collection: Any,
+    after_seq: int,
+    batch_size: int,
+    parse: Callable[[dict[str, Any]], ParsedDocument],
+    depth: int = 2,
+) -> Iterator[tuple[int, list[ParsedDocument]]]:
+    """(max seq of the batch, its parsed documents) in seq order, parsed ahead by a thread."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in read_batches(collection, after_seq, batch_size):
+                if not put((int(batch[-1]["seq"]), [parse(doc) for doc in batch])):
+                    return
+            put(_DONE)
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            put(_Failed(error))
+
+    worker = threading.Thread(target=produce, name="tickettrak-raw-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
