@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,13 @@ SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 
 LOGICAL_DATE = datetime(2026, 11, 20, tzinfo=UTC)
 RUN_ID = "scheduled__2026-11-20T00:00:00+00:00"
+
+
+def clear_tickettrak_env(monkeypatch: Any) -> None:
+    """Unset every TICKETTRAK_* variable the DAGs read (TICKETTRAK_TEST_* steer the tests and stay)."""
+    for key in list(os.environ):
+        if key.startswith("TICKETTRAK_") and not key.startswith("TICKETTRAK_TEST_"):
+            monkeypatch.delenv(key)
 
 
 def parse_dags() -> Any:

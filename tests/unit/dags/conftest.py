@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
-from airflow_dag_helpers import DAGS_DIR, NAMES_FILE
+from airflow_dag_helpers import DAGS_DIR, NAMES_FILE, clear_tickettrak_env
 
 IN_AIRFLOW_ENV = importlib.util.find_spec("airflow") is not None
 
@@ -36,18 +36,10 @@ else:
     collect_ignore_glob = ["test_dag_*.py"]
 
 
-# Every TICKETTRAK_* variable the DAGs read; tests start from none of them set (TICKETTRAK_TEST_*
-# steer the tests themselves and stay).
-def _clear_tickettrak_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("TICKETTRAK_") and not key.startswith("TICKETTRAK_TEST_"):
-            monkeypatch.delenv(key)
-
-
 @pytest.fixture
 def dag_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """A clean TicketTrak environment for parsing the DAGs; set variables on the yielded patcher."""
-    _clear_tickettrak_env(monkeypatch)
+    clear_tickettrak_env(monkeypatch)
     monkeypatch.setenv("TICKETTRAK_NAMES_FILE", str(NAMES_FILE))
     yield monkeypatch
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
-from airflow_dag_helpers import NAMES_FILE, SNAPSHOTS, parse_dags, pod_manifest
+from airflow_dag_helpers import NAMES_FILE, SNAPSHOTS, clear_tickettrak_env, parse_dags, pod_manifest
 
 TAG = "0a1b2c3"
 SECRET_VALUES = {
@@ -51,21 +52,28 @@ EXPECTED_ARGS = {
 }
 
 
-@pytest.fixture
-def pods(kubernetes_env: pytest.MonkeyPatch) -> dict[tuple[str, str], tuple[Any, dict[str, Any]]]:
-    """Every task's operator and pod manifest, built with secret values present in Airflow's env."""
-    kubernetes_env.setenv("TICKETTRAK_AIRFLOW_IMAGE_TAG", TAG)
-    for name, value in SECRET_VALUES.items():
-        kubernetes_env.setenv(name, value)
-    kubernetes_env.setenv("TICKETTRAK_AIRFLOW_API", "sandbox")  # the token above must not flip anything
-    bag = parse_dags()
-    assert bag.import_errors == {}
-    built = {}
-    for dag in bag.dags.values():
-        for task in dag.tasks:
-            built[(dag.dag_id, task.task_id)] = (task, pod_manifest(task))
-    assert set(built) == set(EXPECTED)
-    return built
+@pytest.fixture(scope="module")
+def pods() -> Iterator[dict[tuple[str, str], tuple[Any, dict[str, Any]]]]:
+    """Every task's operator and pod manifest, built with secret values present in Airflow's env.
+
+    Built once for the module (parsing and rendering is the slow part); the tests only read it.
+    """
+    with pytest.MonkeyPatch.context() as env:
+        clear_tickettrak_env(env)
+        env.setenv("TICKETTRAK_NAMES_FILE", str(NAMES_FILE))
+        env.setenv("TICKETTRAK_AIRFLOW_MODE", "kubernetes")
+        env.setenv("TICKETTRAK_AIRFLOW_IMAGE_TAG", TAG)
+        for name, value in SECRET_VALUES.items():
+            env.setenv(name, value)
+        env.setenv("TICKETTRAK_AIRFLOW_API", "sandbox")  # the token above must not flip anything
+        bag = parse_dags()
+        assert bag.import_errors == {}
+        built = {}
+        for dag in bag.dags.values():
+            for task in dag.tasks:
+                built[(dag.dag_id, task.task_id)] = (task, pod_manifest(task))
+        assert set(built) == set(EXPECTED)
+        yield built
 
 
 def _container(manifest: dict[str, Any]) -> dict[str, Any]:
