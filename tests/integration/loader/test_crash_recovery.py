@@ -1,6 +1,6 @@
 """SIGKILL `tickettrak load` at random points, rerun: exactly the rows of a clean run.
 
-Trials: TICKETTRAK_TEST_CRASH_TRIALS (default 12 on the embedded store, 4 over FerretDB,
+Trials: TICKETTRAK_TEST_CRASH_TRIALS (default 12 on the embedded store, 3 over FerretDB,
 to stay inside the suite's time budget; the reliability suite runs it with >= 50).
 Seed: TICKETTRAK_TEST_CRASH_SEED (printed on failure) to replay a failing sequence.
 """
@@ -83,7 +83,7 @@ def _documents() -> list[dict[str, Any]]:
 def test_sigkill_then_rerun_equals_clean_run(
     raw_store: Any, new_postgres_database: Callable[[], str], tmp_path: Path
 ) -> None:
-    default_trials = 12 if raw_store.kind == "montydb" else 4
+    default_trials = 12 if raw_store.kind == "montydb" else 3
     trials = int(os.environ.get("TICKETTRAK_TEST_CRASH_TRIALS", default_trials))
     seed = int(os.environ.get("TICKETTRAK_TEST_CRASH_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)
