@@ -89,9 +89,10 @@ def main(argv: list[str]) -> int:
         signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
         while True:
             try:
-                return child.wait()
+                code = child.wait()
             except KeyboardInterrupt:
                 continue  # the child got the same Ctrl-C; wait for it to finish shutting down
+            return 128 - code if code < 0 else code  # killed by signal N: the shell's 128+N
 
 
 if __name__ == "__main__":
