@@ -21,7 +21,8 @@ class Pki:
     server_key: Path
     admin_cert: Path
     admin_key: Path
-    sa_key: Path  # private key; the API server verifies tokens with the same file
+    sa_key: Path  # signs service-account tokens
+    sa_pub: Path  # verifies them
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -117,4 +118,10 @@ def make_pki(directory: Path) -> Pki:
         admin_cert=_write(directory / "admin.crt", admin_cert),
         admin_key=_write(directory / "admin.key", admin_key),
         sa_key=_write(directory / "sa.key", _key_pem(sa_key)),
+        sa_pub=_write(
+            directory / "sa.pub",
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        ),
     )

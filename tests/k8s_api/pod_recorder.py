@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +69,14 @@ class PodRecorder:
                 self._record(event["type"], pod)
                 if self._stop.is_set():
                     stream.stop()
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.2)
+        return False
 
     def matching(self, prefix: str) -> list[PodHistory]:
         with self._lock:

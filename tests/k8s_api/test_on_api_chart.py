@@ -57,7 +57,9 @@ def test_api_server_rejects_an_invalid_chart_variant(
     shutil.copytree(CHART_DIR, chart)
     broken = dict(names, namespace="tickettrak-invalid", serviceAccount="Tickettrak_Stage")
     (chart / "names.yaml").write_text(yaml.safe_dump(broken))
-    rendered = helm(control_plane, "template", "invalid", str(chart), *RELEASE_VALUES)
+    rendered = helm(
+        control_plane, "template", "invalid", str(chart), "--namespace", "tickettrak-invalid", *RELEASE_VALUES
+    )
     assert rendered.returncode == 0, f"the variant should render client-side:\n{rendered.stderr}"
 
     result = helm(

@@ -94,6 +94,8 @@ def test_stage_task_runs_its_pod_and_cleans_up(
     core = _core(control_plane)
     with PodRecorder(control_plane.client(), ns) as recorder:
         run = run_task(control_plane, task_id)
+        # The operator issues the delete; kwok finalizes it (as a kubelet would) shortly after.
+        recorder.wait_for(lambda: any(h.deleted for h in recorder.matching(f"tickettrak-{task_id}")))
     assert run.final_state == "success", run.output[-6000:]
 
     history = _only_pod(recorder, task_id, run)
