@@ -30,7 +30,7 @@ run: venv ## the whole pipeline on a laptop (embedded services, sandbox unless a
 	$(TT) run $(ARGS)
 
 .PHONY: test
-test: venv ## the test suite (unit + integration; FerretDB tests run when a ferretdb binary is found)
+test: venv ci-tools ## the test suite (unit + integration); first builds what it needs (FerretDB, Airflow env, helm, Chromium)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 .PHONY: test-unit
@@ -42,6 +42,7 @@ lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/common/src sandbox/src proxy/src jobs/collector/src jobs/loader/src jobs/dbt_runner/src jobs/report/src local/src
+	MYPYPATH=dags $(VENV)/bin/mypy dags/tickettrak_airflow dags/tickettrak_pipeline.py dags/tickettrak_freshness.py dags/tools/with_local_services.py
 
 .PHONY: fmt
 fmt: venv ## format the code
@@ -75,4 +76,4 @@ sandbox: venv ## serve the Aviasales sandbox on :8090
 
 .PHONY: clean
 clean: ## remove the local environment and embedded data
-	rm -rf $(VENV) .tickettrak .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-airflow .venv-tools .tickettrak .pytest_cache .mypy_cache .ruff_cache
