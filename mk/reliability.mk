@@ -1,18 +1,12 @@
 # Reliability (issue 10): the cross-cutting suite (faults survived, hostile input, secrets,
-# hardening) and the load benchmark. Schemathesis lives in a side venv until the root dev group
-# has it (then the suite finds .venv/bin/schemathesis first).
+# hardening) and the load benchmark. Schemathesis comes with the dev group in .venv.
 
-ST_VENV ?= /tmp/tickettrak-st-venv
 RELIABILITY_ARGS ?=
 LOAD_BENCH_ARGS ?=
 LOAD_BENCH_SIZES ?= 10000,100000,1000000
 
-$(ST_VENV)/bin/schemathesis:
-	$(UV) venv $(ST_VENV) --python $(PYTHON) -q
-	$(UV) pip install --python $(ST_VENV)/bin/python -q schemathesis
-
 .PHONY: test-reliability
-test-reliability: venv $(ST_VENV)/bin/schemathesis ## reliability suite: SIGKILLs, store/DB restarts, storms, disk full, fuzzing, secrets (<= 12 min)
+test-reliability: venv ci-tools ## reliability suite: SIGKILLs, store/DB restarts, storms, disk full, fuzzing, secrets (<= 12 min)
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/reliability $(RELIABILITY_ARGS)
 
 .PHONY: bench-load
