@@ -131,6 +131,8 @@ def main() -> None:
         sys.exit(fail(str(error), code=2).exit_code)
     except _user_errors() as error:
         sys.exit(fail(str(error)).exit_code)
+    except OSError as error:  # e.g. a read-only or full TICKETTRAK_HOME: the OS's reason and the path
+        sys.exit(fail(f"cannot use the file system: {error}").exit_code)
 
 
 def settings_or_exit() -> Settings:
