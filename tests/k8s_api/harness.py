@@ -90,6 +90,7 @@ class ControlPlane:
     pki: Pki | None = None
     kubeconfig: Path | None = None
     housekeeper: Housekeeper | None = None
+    log_server: KubeletLogServer | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +117,9 @@ class ControlPlane:
         """SIGTERM every process group (newest first), SIGKILL what outlives 15 s."""
         if self.housekeeper is not None:
             self.housekeeper.stop()
+        if self.log_server is not None:
+            self.log_server.stop()
+            self.log_server = None
         for proc in reversed(self.processes):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.popen.pid, signal.SIGTERM)
@@ -287,21 +291,17 @@ class ControlPlane:
         )
 
     def _start_kwok(self) -> None:
-        assert self.kubeconfig is not None
-        self.kwok_port = free_port()
-        logs = self.workdir / "kwok" / "container.log"
-        logs.parent.mkdir()
-        # kubelet's CRI log format, which kwok's log server parses.
-        logs.write_text("2026-11-20T00:00:00.000000000Z stdout F kwok: simulated container output\n")
-        stages = list(yaml.safe_load_all((HARNESS_DIR / "kwok-stages.yaml").read_text()))
-        cluster_logs = {
-            "apiVersion": "kwok.x-k8s.io/v1alpha1",
-            "kind": "ClusterLogs",
-            "metadata": {"name": "all-pods"},
-            "spec": {"logs": [{"logsFile": str(logs), "follow": False}]},
-        }
+        assert self.kubeconfig is not None and self.pki is not None
+        self.kwok_port = free_port()  # the node's kubelet port: served by KubeletLogServer
+        self.log_server = KubeletLogServer(self.pki, self.kwok_port)
+        self.log_server.start()
+        (self.workdir / "kwok").mkdir()
+        # kwok runs no server of its own (no --node-port/--server-address): the node's kubelet
+        # port is written into its status by the node stage instead.
+        stages = (HARNESS_DIR / "kwok-stages.yaml").read_text()
+        stages = stages.replace("{{ with NodePort }}", f"{{{{ with {self.kwok_port} }}}}")
         config = self.workdir / "kwok" / "kwok.yaml"
-        config.write_text(yaml.safe_dump_all([*stages, cluster_logs]))
+        config.write_text(stages)
         env = {**os.environ, "HOME": str(self.workdir / "kwok")}  # no ~/.kwok/kwok.yaml leaks in
         proc = self._spawn(
             "kwok",
@@ -311,8 +311,6 @@ class ControlPlane:
                 f"--config={config}",
                 f"--manage-single-node={NODE_NAME}",
                 "--node-ip=127.0.0.1",
-                f"--node-port={self.kwok_port}",
-                f"--server-address=127.0.0.1:{self.kwok_port}",
                 f"--cidr={POD_CIDR}",
             ],
             env=env,
@@ -414,6 +412,48 @@ class Housekeeper:
                 self.core.create_namespaced_service_account(
                     name, V1ServiceAccount(metadata=V1ObjectMeta(name="default"))
                 )
+
+
+class KubeletLogServer:
+    """The one kubelet endpoint the tests need: GET /containerLogs/<ns>/<pod>/<container>.
+
+    kwok's own log server follows a log until the client hangs up (its runtime stub reports
+    every container as running), which would hold the KubernetesPodOperator for its 5-minute
+    read timeout. This one answers with one line and ends the stream, as a kubelet does for a
+    container that has exited. TLS with the control plane's serving cert, on 127.0.0.1.
+    """
+
+    def __init__(self, pki: Pki, port: int) -> None:
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if not self.path.startswith("/containerLogs/"):
+                    self.send_error(404)
+                    return
+                body = b"2026-11-20T00:00:00.000000000Z kwok: simulated container output\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(pki.server_cert), str(pki.server_key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, name="kubelet-logs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
 
 
 @contextlib.contextmanager
