@@ -19,3 +19,8 @@ test-k8s: k8s-harness-tools helm-tool airflow-venv ## the chart and the DAG's po
 	TICKETTRAK_K8S_HARNESS_BIN=$(K8S_HARNESS_BIN) TICKETTRAK_HELM=$(HELM) \
 	  $(AIRFLOW_VENV)/bin/python -m pytest -q -p no:cacheprovider --confcutdir tests/k8s_api \
 	  -W ignore::DeprecationWarning tests/k8s_api $(PYTEST_ARGS)
+
+# Succeeds when every harness binary is already built (what .ci/run asks before a cold build).
+.PHONY: k8s-harness-cached
+k8s-harness-cached:
+	@for b in kube-apiserver kine kwok; do test -x $(K8S_HARNESS_BIN)/$$b || exit 1; done
