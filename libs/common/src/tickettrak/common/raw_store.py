@@ -220,7 +220,9 @@ class RawStore:
         self._db = db
         self._pymongo = _is_pymongo(db)
         self._write_timeout_s = write_timeout_s
-        self._lock = threading.Lock()
+        # Serialises inserts (seq allocation), and on montydb every operation: montydb shares one
+        # SQLite connection between the proxy's writer thread and its readers and is not thread-safe.
+        self._lock = threading.RLock()
         self._next_seq: int | None = None
         self._indexes_ready = False
         self._majority: bool | None = None
@@ -259,15 +261,13 @@ class RawStore:
             client.close()
 
     # -- plumbing
-    def _timeout(self, seconds: float) -> Any:
-        """pymongo's client-side timeout for every operation inside; a no-op for montydb."""
+    def _guard(self, seconds: float) -> Any:
+        """Around every store operation: pymongo's client-side timeout; on montydb, the store's lock."""
         if self._pymongo:
             import pymongo
 
             return pymongo.timeout(seconds)
-        import contextlib
-
-        return contextlib.nullcontext()
+        return self._lock
 
     def _unavailable(self, error: Exception, doing: str) -> RawStoreUnavailable:
         self._next_seq = None  # after any doubt, re-read the maximum before the next insert
@@ -290,7 +290,7 @@ class RawStore:
     # -- operations
     def ping(self, timeout_s: float = 2.0) -> None:
         try:
-            with self._timeout(timeout_s):
+            with self._guard(timeout_s):
                 if self._pymongo:
                     self._db.command("ping")
                 else:
@@ -301,7 +301,7 @@ class RawStore:
     def ensure_indexes(self) -> None:
         """Create the indexes (idempotent): unique `seq`, and (logical_date, request_key) for resume."""
         try:
-            with self._timeout(self._write_timeout_s):
+            with self._guard(self._write_timeout_s):
                 self.collection.create_index([("seq", 1)], unique=True, name="seq_unique")
                 self.collection.create_index(
                     [("logical_date", 1), ("request_key", 1)], name="logical_date_request_key"
@@ -312,7 +312,8 @@ class RawStore:
 
     def max_seq(self) -> int:
         """The largest seq in RAW, 0 when empty."""
-        last = list(self.collection.find({}, {"seq": 1, "_id": 0}).sort("seq", -1).limit(1))
+        with self._guard(self._write_timeout_s):
+            last = list(self.collection.find({}, {"seq": 1, "_id": 0}).sort("seq", -1).limit(1))
         return int(last[0]["seq"]) if last else 0
 
     def insert_exchanges(self, documents: Sequence[dict[str, Any]]) -> list[int]:
@@ -327,7 +328,7 @@ class RawStore:
             return []
         with self._lock:
             try:
-                with self._timeout(self._write_timeout_s):
+                with self._guard(self._write_timeout_s):
                     if not self._indexes_ready:
                         self.ensure_indexes()
                     collection = self._write_collection()
@@ -382,7 +383,8 @@ class RawStore:
         """Whole RAW documents with seq > after_seq, in seq order, `batch_size` at a time."""
         last = after_seq
         while True:
-            batch = list(self.collection.find({"seq": {"$gt": last}}).sort("seq", 1).limit(batch_size))
+            with self._guard(self._write_timeout_s):
+                batch = list(self.collection.find({"seq": {"$gt": last}}).sort("seq", 1).limit(batch_size))
             if not batch:
                 return
             yield batch
@@ -391,12 +393,13 @@ class RawStore:
                 return
 
     def count(self, query: Mapping[str, Any] | None = None) -> int:
-        return int(self.collection.count_documents(dict(query or {})))
+        with self._guard(self._write_timeout_s):
+            return int(self.collection.count_documents(dict(query or {})))
 
     def completed_request_keys(self, logical_date: str) -> list[str]:
         """Request keys with a successful exchange (HTTP 200, JSON body with `success: true`)."""
         try:
-            with self._timeout(self._write_timeout_s):
+            with self._guard(self._write_timeout_s):
                 base = {"logical_date": logical_date, "response.status": 200}
                 keys = {
                     d["request_key"]
