@@ -16,7 +16,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -114,9 +114,7 @@ def local_services(settings: Settings, log_dir: Path, options: RunOptions) -> It
         yield env
 
 
-def run_pipeline(
-    settings: Settings, options: RunOptions, console: Console, on_stage: Callable[[str], None] | None = None
-) -> RunResult:
+def run_pipeline(settings: Settings, options: RunOptions, console: Console) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     log_dir = settings.home_dir / "logs" / f"run-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)

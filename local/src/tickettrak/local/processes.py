@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -38,7 +38,6 @@ class Service:
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
-    _log: object = field(repr=False, default=None)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
@@ -56,15 +55,15 @@ def start_service(
     """Run `tickettrak <args> --host 127.0.0.1 --port <free>` and wait until `ready_path` answers."""
     port = free_port()
     log_path = log_dir / f"{name}.log"
-    log = log_path.open("ab")
-    process = subprocess.Popen(
-        [tickettrak_executable(), *args, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
-    )
+    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [tickettrak_executable(), *args, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
     url = f"http://127.0.0.1:{port}"
-    service = Service(name, process, url, log_path, log)
+    service = Service(name, process, url, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
