@@ -204,6 +204,7 @@ async def test_upstream_unreachable(proxy_factory: ProxyFactory) -> None:
     dead = await proxy_factory(f"http://127.0.0.1:{free_port()}")
     response = await dead.client.get(path, params=QUERIES[path])
     assert response.status_code == 502 and response.json()["error"] == "upstream_unreachable"
-    assert dead.documents()[-1]["response"]["error"].startswith("ConnectError")
+    error = dead.documents()[-1]["response"]["error"]
+    assert error.startswith("ClientConnectorError") and "Cannot connect to host" in error, error
     ready = await dead.client.get("/readyz")
     assert ready.status_code == 503 and ready.json()["upstream"]["ok"] is False

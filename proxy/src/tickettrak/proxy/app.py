@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import math
 import time
 import uuid
@@ -18,7 +17,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -27,7 +25,6 @@ from tickettrak.common.endpoints import BY_PATH, LOGICAL_DATE_HEADER, RUN_ID_HEA
 from tickettrak.common.logs import get_logger, register_secrets
 from tickettrak.common.raw_store import RawStore, RawStoreUnavailable
 from tickettrak.common.settings import Settings, get_settings
-from tickettrak.proxy import upstream
 from tickettrak.proxy.config import ProxySettings
 from tickettrak.proxy.metrics import ProxyMetrics
 from tickettrak.proxy.params import (
@@ -40,6 +37,7 @@ from tickettrak.proxy.params import (
 from tickettrak.proxy.ratelimit import SlidingWindowLimiter
 from tickettrak.proxy.records import build_document
 from tickettrak.proxy.scrub import TokenScrubber
+from tickettrak.proxy.upstream import Upstream
 from tickettrak.proxy.writer import RawWriter
 
 COMPLETED_PATH = "/tickettrak/v1/completed"
@@ -48,7 +46,6 @@ RAW_SEQ_HEADER = "X-TicketTrak-Raw-Seq"
 SOURCE_HEADER = "X-TicketTrak-Source"  # "proxy" for the proxy's own errors, "upstream" otherwise
 REDACTED_HEADER = "X-TicketTrak-Redacted"
 SANDBOX_AS_OF_HEADER = "X-Sandbox-As-Of"
-USER_AGENT = "tickettrak-proxy/0.1"
 
 
 class CompletedKeys(BaseModel):
@@ -65,7 +62,7 @@ class ProxyState:
     limiters: dict[str, SlidingWindowLimiter]
     store: RawStore | None = None
     writer: RawWriter | None = None
-    client: httpx.AsyncClient | None = None
+    upstream: Upstream | None = None
     store_down: str | None = None  # why the last RAW operation failed; None when healthy
     log: Any = field(default_factory=lambda: get_logger("tickettrak.proxy"))
 
@@ -157,16 +154,8 @@ class Forwarder:
         extra_headers: dict[str, str] = {}
         if state.settings.uses_sandbox and logical_date is not None:
             extra_headers[SANDBOX_AS_OF_HEADER] = logical_date
-        assert state.client is not None and state.writer is not None
-        exchange = await upstream.exchange(
-            state.client,
-            self.path,
-            query,
-            token=state.settings.upstream_token,
-            extra_headers=extra_headers,
-            max_body_bytes=state.config.max_body_bytes,
-            total_timeout_s=state.config.total_timeout_s,
-        )
+        assert state.upstream is not None and state.writer is not None
+        exchange = await state.upstream.exchange(self.path, query, extra_headers)
         outcome = exchange.error_kind or str(exchange.status)
         state.metrics.upstream_seconds.labels(self.endpoint, outcome).observe(exchange.duration_ms / 1000)
         line.update(upstream_status=exchange.status, upstream_ms=exchange.duration_ms, outcome=outcome)
@@ -282,9 +271,6 @@ def create_app(
     given_store = store
     secrets = [settings.upstream_token, *settings.secret_values()]
     register_secrets(secrets)  # logs: the last line of defence (tickettrak.common.logs)
-    # httpx logs every request URL at INFO through stdlib logging (no redaction there); our own
-    # line per request says it all.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     state = ProxyState(
         settings=settings,
         config=config,
@@ -304,18 +290,14 @@ def create_app(
             # Start anyway: /readyz says not ready, requests get 503, and it heals without a restart.
             state.store_down = str(error)
             state.log.warning("raw_store_unavailable_at_start", reason=str(error))
-        state.client = httpx.AsyncClient(
-            base_url=settings.aviasales_base_url,
-            timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
-            headers={
-                "Accept-Encoding": "gzip, deflate",
-                "Accept": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-            limits=httpx.Limits(
-                max_connections=config.max_connections, max_keepalive_connections=config.max_connections
-            ),
-            follow_redirects=False,
+        state.upstream = Upstream(
+            settings.aviasales_base_url,
+            token=settings.upstream_token,
+            connect_timeout_s=config.connect_timeout_s,
+            read_timeout_s=config.read_timeout_s,
+            total_timeout_s=config.total_timeout_s,
+            max_connections=config.max_connections,
+            max_body_bytes=config.max_body_bytes,
         )
         state.writer = RawWriter(opened, state.metrics, config.raw_batch_max)
         state.writer.start()
@@ -330,7 +312,7 @@ def create_app(
             yield
         finally:
             await state.writer.stop()
-            await state.client.aclose()
+            await state.upstream.close()
             opened.close()
 
     app = FastAPI(
@@ -430,12 +412,12 @@ async def _check_store(state: ProxyState) -> dict[str, Any]:
 
 
 async def _check_upstream(state: ProxyState) -> dict[str, Any]:
-    assert state.client is not None
-    client = state.client
+    assert state.upstream is not None
+    upstream = state.upstream
 
     async def probe() -> None:
         # Any HTTP answer proves the upstream reachable; no token, so no budget is spent.
-        await client.get("/", timeout=min(2.0, state.config.connect_timeout_s))  # under the probe timeout
+        await upstream.probe(min(2.0, state.config.connect_timeout_s))  # under the probe timeout
 
     result = await _check(probe)
     if not result["ok"]:
