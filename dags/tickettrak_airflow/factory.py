@@ -30,6 +30,17 @@ DEFAULT_ARGS: dict[str, Any] = {
 # so logs and any stage can name the logical date without parsing arguments.
 RUN_ENV = {"TICKETTRAK_LOGICAL_DATE": LOGICAL_DATE, "TICKETTRAK_RUN_ID": RUN_ID}
 
+# A stage pod's root filesystem is read-only; its one writable place is an emptyDir at /tmp. The
+# stage images (jobs/*/Dockerfile) put everything a run writes under it: WORKDIR /tmp, the user's
+# HOME and TICKETTRAK_HOME (/tmp/tickettrak: dbt's profiles.yml, target/ and logs/ via
+# DBT_TARGET_PATH/DBT_LOG_PATH, the report's files), and Python writes no bytecode
+# (PYTHONDONTWRITEBYTECODE; the venv is compiled at build time). dbt's packages are installed
+# into the image at build time, so nothing is written next to the project.
+SCRATCH_VOLUME = "scratch"
+SCRATCH_DIR = "/tmp"  # noqa: S108 (a path inside the pod, on its own emptyDir)
+# A cap, not a reservation: dbt's target/ (manifest, compiled SQL) is the largest writer, a few MB.
+SCRATCH_SIZE_LIMIT = "1Gi"
+
 
 def stage_args(stage: Stage, config: PipelineConfig) -> list[str]:
     """The `tickettrak` arguments of a stage in this configuration."""
@@ -125,8 +136,17 @@ def _pod_task(stage: Stage, config: PipelineConfig, names: Names) -> Any:
             run_as_non_root=True, seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault")
         ),
         container_security_context=k8s.V1SecurityContext(
-            allow_privilege_escalation=False, capabilities=k8s.V1Capabilities(drop=["ALL"])
+            allow_privilege_escalation=False,
+            capabilities=k8s.V1Capabilities(drop=["ALL"]),
+            read_only_root_filesystem=True,
         ),
+        volumes=[
+            k8s.V1Volume(
+                name=SCRATCH_VOLUME,
+                empty_dir=k8s.V1EmptyDirVolumeSource(size_limit=SCRATCH_SIZE_LIMIT),
+            )
+        ],
+        volume_mounts=[k8s.V1VolumeMount(name=SCRATCH_VOLUME, mount_path=SCRATCH_DIR)],
         in_cluster=config.in_cluster and config.kubeconfig is None,
         config_file=config.kubeconfig,
         get_logs=True,

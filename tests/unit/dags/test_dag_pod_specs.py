@@ -143,6 +143,23 @@ def test_namespace_service_account_resources_and_labels(pods: dict[tuple[str, st
         assert _container(manifest)["securityContext"]["allowPrivilegeEscalation"] is False
 
 
+def test_read_only_root_with_one_scratch_emptydir(pods: dict[tuple[str, str], Any]) -> None:
+    """Issue #10: nothing in a stage pod writes to the image; /tmp (an emptyDir) is all it gets."""
+    for key, (_task, manifest) in pods.items():
+        container = _container(manifest)
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, key
+        assert security["capabilities"] == {"drop": ["ALL"]}, key
+        volumes = {v["name"]: v for v in manifest["spec"]["volumes"]}
+        mounts = container["volumeMounts"]
+        assert [m["mountPath"] for m in mounts] == ["/tmp"], key
+        for mount in mounts:
+            assert not mount.get("readOnly"), key
+            # an emptyDir, i.e. per pod and gone with it: never a hostPath or a shared claim
+            assert set(volumes[mount["name"]]) == {"name", "emptyDir"}, key
+            assert volumes[mount["name"]]["emptyDir"]["sizeLimit"], key
+
+
 def test_operator_lifecycle_settings(pods: dict[tuple[str, str], Any]) -> None:
     for key, (task, manifest) in pods.items():
         assert task.get_logs is True, key
