@@ -92,11 +92,17 @@ def test_routes_config_rejects_injections(tmp_path: Path) -> None:
     )
     env = clean_env(tmp_path / "home")
     for payload in (SHELL, SQL, "../../../../etc/passwd", '{"$ne": null}'):
-        for variant in (
-            {"routes": {**base["routes"], "origins": [payload]}},
-            {"routes": {**base["routes"], "destinations": [payload]}},
-            # (query `params` values are passed through unchecked; the proxy rejects them: reported)
-            {"queries": [{**base["queries"][0], "endpoint": payload}]},
+        # variant -> what its reason must name (the field, and for `params` the parameter)
+        for variant, named in (
+            ({"routes": {**base["routes"], "origins": [payload]}}, "routes.origins[0]"),
+            ({"routes": {**base["routes"], "destinations": [payload]}}, "routes.destinations[0]"),
+            ({"queries": [{**base["queries"][0], "endpoint": payload}]}, "queries.0.endpoint"),
+            # query `params`: checked at start with the proxy's rules, not first at send time (422)
+            ({"queries": [{**base["queries"][0], "params": {"limit": payload}}]}, "queries.0.params: limit:"),
+            (
+                {"queries": [{**base["queries"][0], "params": {"sorting": "price", payload: "1"}}]},
+                "not a parameter of prices_for_dates",
+            ),
         ):
             routes = tmp_path / "routes.yaml"
             routes.write_text(yaml.safe_dump({**base, **variant}, allow_unicode=True))
@@ -106,7 +112,8 @@ def test_routes_config_rejects_injections(tmp_path: Path) -> None:
                 tmp_path,
             )
             assert done.returncode == 2, (payload, variant, done.stdout[-500:], done.stderr[-500:])
-            assert done.stderr.strip().splitlines()[-1], "no reason given"
+            reason = done.stderr.strip().splitlines()[-1]
+            assert str(routes) in reason and named in reason, (named, reason)
 
 
 def test_api_query_and_headers_reject_injections(sandbox_factory: SandboxFactory, tmp_path: Path) -> None:

@@ -84,6 +84,23 @@ def test_yaml_scalars_become_the_text_the_api_gets() -> None:
         ("queries.0.endpoint", "cheap", "queries.0.endpoint: unknown endpoint 'cheap'"),
         ("queries.0.trips", ["return"], "queries.0.trips.0: Input should be 'one_way' or 'round_trip'"),
         ("queries.0.params", {"token": "x"}, "queries.0.params: must not carry the token"),
+        (
+            "queries.0.params",
+            {"limit": "$(touch canary)"},
+            "queries.0.params: limit: must be a whole number from 1 to 1000, got '$(touch canary)'",
+        ),
+        ("queries.0.params", {"limit": 5000}, "queries.0.params: limit: must be a whole number from 1 to"),
+        ("queries.0.params", {"sorting": "cheap"}, "queries.0.params: sorting: must be one of price, route"),
+        (
+            "queries.0.params",
+            {"limt": 100},
+            "queries.0.params: 'limt': not a parameter of prices_for_dates (params may set: direct, limit,",
+        ),
+        (
+            "queries.0.params",
+            {"currency": "usd"},
+            "queries.0.params: currency: set by the plan for every request, not in params (use the top-level",
+        ),
         ("currency", "RUB", "currency: must be a lower-case ISO 4217 code"),
         (
             "limits",

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tickettrak.collector.query_params import param_problems
 from tickettrak.common.endpoints import ENDPOINTS, TOKEN_PARAMS
 
 DEFAULT_ROUTES_FILE = "routes.yaml"
@@ -127,6 +128,15 @@ class Query(_Strict):
         if TOKEN_PARAMS & value.keys():
             raise ValueError("must not carry the token: the proxy adds it, the collector never sees it")
         return value
+
+    @model_validator(mode="after")
+    def _params_the_proxy_accepts(self) -> Query:
+        # Checked here, at start, with the proxy's rules: otherwise every request of the family
+        # would plan fine and then be refused by the proxy (422) at send time.
+        problems = param_problems(self.endpoint, self.params)
+        if problems:
+            raise ValueError(f"params: {'; '.join(problems)}")
+        return self
 
 
 class Sending(_Strict):
