@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.fixtures.sandbox import SandboxFactory, SandboxHandle
 from tests.integration.proxy.conftest import QUERIES, RUN_HEADERS, ProxyFactory
@@ -42,6 +44,44 @@ async def test_probes_metrics_and_openapi(proxy_factory: ProxyFactory, sandbox: 
         assert {"origin", "destination", "X-TicketTrak-Run-Id", "X-TicketTrak-Logical-Date"} <= parameters
         assert set(QUERIES[api_path]) <= parameters
     assert "/tickettrak/v1/completed" in spec["paths"]
+    # Only GET: any other method on a Data API path is refused before anything is sent.
+    assert (await proxy.client.post(path, params=QUERIES[path])).status_code == 405
+    assert (await proxy.client.delete(path, params=QUERIES[path])).status_code == 405
+    assert sandbox.stats()["total"] == 1
+
+
+async def test_fastapi_route_answers_like_the_fast_path(
+    proxy_factory: ProxyFactory, sandbox: SandboxHandle
+) -> None:
+    """A GET on a Data API path skips FastAPI's routing (`ProxyApp`); the documented FastAPI route
+    for the same path must give the same answer when it is used."""
+    proxy = await proxy_factory(sandbox.base_url)
+    through_fastapi = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=functools.partial(FastAPI.__call__, proxy.app)),
+        base_url="http://proxy",
+    )
+    path = "/aviasales/v3/prices_for_dates"
+    async with through_fastapi:
+        answers = [
+            await client.get(path, params={**QUERIES[path], "token": "dropped"}, headers=RUN_HEADERS)
+            for client in (proxy.client, through_fastapi)
+        ]
+        invalid = [
+            await client.get(path, params={"origin": "mow"}, headers=RUN_HEADERS)
+            for client in (proxy.client, through_fastapi)
+        ]
+    fast, routed = answers
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content
+    for name in ("content-type", "content-length", "x-tickettrak-source"):
+        assert fast.headers[name] == routed.headers[name], name
+    seqs = [int(a.headers["X-TicketTrak-Raw-Seq"]) for a in answers]
+    documents = proxy.documents()
+    assert [d["seq"] for d in documents] == seqs
+    assert documents[0]["request"] == documents[1]["request"]
+    assert [a.status_code for a in invalid] == [422, 422]
+    assert invalid[0].json()["errors"] == invalid[1].json()["errors"]
+    assert sandbox.stats()["total"] == 2
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:

@@ -72,6 +72,13 @@ async def test_completed_lists_only_successful_keys(
     assert len(proxy.documents()) == 3  # the failure is recorded too, just not "completed"
     bad = await proxy.client.get("/tickettrak/v1/completed", params={"logical_date": "2026-02-30"})
     assert bad.status_code == 422
+    # Missing: the proxy's own error shape too, not FastAPI's `detail` list.
+    missing = await proxy.client.get("/tickettrak/v1/completed")
+    assert missing.status_code == 422 and "detail" not in missing.json(), missing.text
+    assert missing.json()["error"] == "invalid_request" and "logical_date" in missing.json()["message"]
+    assert missing.json()["errors"][0]["param"] == "logical_date"
+    assert missing.headers["X-TicketTrak-Source"] == "proxy"
+    assert missing.headers["X-Request-Id"] == missing.json()["request_id"]
     if proxy.reader.is_embedded:
         return
     indexes = proxy.reader.collection.index_information()

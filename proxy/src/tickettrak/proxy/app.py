@@ -1,51 +1,50 @@
 """The FastAPI proxy: the Data API's own paths, validated, rate limited, token added, logged in RAW.
 
-Order of a request: validate (422) -> RAW store known down? (503) -> budget (429) -> upstream ->
-RAW document written and acknowledged (else 503) -> the client gets the upstream answer. A client
-never gets data that RAW does not hold.
+Order of a request (see `forward.py`): validate (422) -> RAW store known down? (503) -> budget
+(429) -> upstream -> RAW document written and acknowledged (else 503) -> the client gets the
+upstream answer. A client never gets data that RAW does not hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from tickettrak.common.endpoints import BY_PATH, LOGICAL_DATE_HEADER, RUN_ID_HEADER
-from tickettrak.common.logs import get_logger, register_secrets
+from tickettrak.common.logs import register_secrets
 from tickettrak.common.raw_store import RawStore, RawStoreUnavailable
 from tickettrak.common.settings import Settings, get_settings
 from tickettrak.proxy.config import ProxySettings
-from tickettrak.proxy.metrics import ProxyMetrics
-from tickettrak.proxy.params import (
-    PARAMS,
-    InvalidRequest,
-    validate_logical_date,
-    validate_query,
-    validate_run_id,
+from tickettrak.proxy.forward import (
+    REQUEST_ID_HEADER,
+    SOURCE_HEADER,
+    Forwarder,
+    Receive,
+    Scope,
+    Send,
+    json_answer,
+    problem,
 )
+from tickettrak.proxy.metrics import ProxyMetrics
+from tickettrak.proxy.params import PARAMS, InvalidRequest, validate_logical_date
 from tickettrak.proxy.ratelimit import SlidingWindowLimiter
-from tickettrak.proxy.records import build_document
 from tickettrak.proxy.scrub import TokenScrubber
+from tickettrak.proxy.state import ProxyState
 from tickettrak.proxy.upstream import Upstream
 from tickettrak.proxy.writer import RawWriter
 
+__all__ = ["COMPLETED_PATH", "ProxyApp", "ProxyState", "create_app", "open_store"]
+
 COMPLETED_PATH = "/tickettrak/v1/completed"
-REQUEST_ID_HEADER = "X-Request-Id"
-RAW_SEQ_HEADER = "X-TicketTrak-Raw-Seq"
-SOURCE_HEADER = "X-TicketTrak-Source"  # "proxy" for the proxy's own errors, "upstream" otherwise
-REDACTED_HEADER = "X-TicketTrak-Redacted"
-SANDBOX_AS_OF_HEADER = "X-Sandbox-As-Of"
 
 
 class CompletedKeys(BaseModel):
@@ -53,186 +52,32 @@ class CompletedKeys(BaseModel):
     request_keys: list[str]
 
 
-@dataclass
-class ProxyState:
-    settings: Settings
-    config: ProxySettings
-    metrics: ProxyMetrics
-    scrubber: TokenScrubber
-    limiters: dict[str, SlidingWindowLimiter]
-    store: RawStore | None = None
-    writer: RawWriter | None = None
-    upstream: Upstream | None = None
-    store_down: str | None = None  # why the last RAW operation failed; None when healthy
-    log: Any = field(default_factory=lambda: get_logger("tickettrak.proxy"))
+class ProxyApp(FastAPI):
+    """FastAPI, except that a GET on a Data API path goes straight to its `Forwarder`.
+
+    Those requests skip Starlette's middleware stack, routing and FastAPI's dependency solving
+    (none of which they use); everything else (other methods: 405, the docs, operations) is FastAPI.
+    """
+
+    forwarders: dict[str, Forwarder]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            forwarder = self.forwarders.get(scope["path"])
+            if forwarder is not None:
+                await forwarder.asgi(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
-def _json(status: int, payload: dict[str, Any], headers: dict[str, str]) -> Response:
-    return Response(json.dumps(payload), status_code=status, media_type="application/json", headers=headers)
-
-
-def problem(status: int, error: str, message: str, request_id: str, **extra_headers: str) -> Response:
-    """An error the proxy itself answers (never an upstream body)."""
-    headers = {REQUEST_ID_HEADER: request_id, SOURCE_HEADER: "proxy", **extra_headers}
-    return _json(status, {"error": error, "message": message, "request_id": request_id}, headers)
-
-
-# Upstream failures the client sees as the proxy's own 502/504 (the RAW document records them).
-_UPSTREAM_ERRORS = {
-    "timeout": (504, "upstream_timeout", "the Data API did not answer in time"),
-    "transport": (502, "upstream_unreachable", "the Data API could not be reached"),
-    "truncated": (502, "upstream_truncated", "the Data API's answer was cut off"),
-    "too_large": (502, "upstream_body_too_large", "the Data API's answer is too large to record in RAW"),
-}
-
-
-class Forwarder:
-    """Handles one Data API path."""
-
-    def __init__(self, state: ProxyState, path: str) -> None:
-        self.state = state
-        self.path = path
-        self.endpoint = BY_PATH[path].name
-
-    async def __call__(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex
-        started = time.perf_counter()
-        line: dict[str, Any] = {"request_id": request_id, "endpoint": self.endpoint}
-        response: Response | None = None
-        try:
-            response = await self._handle(request, request_id, line)
-            return response
-        finally:
-            status = response.status_code if response is not None else 500
-            self.state.metrics.requests.labels(self.endpoint, str(status)).inc()
-            line["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            self.state.log.info("proxy_request", method=request.method, path=self.path, status=status, **line)
-
-    def _reject(self, reason: str, line: dict[str, Any]) -> None:
-        line["outcome"] = reason
-        self.state.metrics.rejected.labels(self.endpoint, reason).inc()
-
-    async def _handle(self, request: Request, request_id: str, line: dict[str, Any]) -> Response:
-        state = self.state
-        try:
-            query = validate_query(self.path, request.query_params.multi_items())
-            run_id = validate_run_id(request.headers.get(RUN_ID_HEADER), RUN_ID_HEADER)
-            logical_date = validate_logical_date(
-                request.headers.get(LOGICAL_DATE_HEADER), LOGICAL_DATE_HEADER
-            )
-        except InvalidRequest as invalid:
-            self._reject("invalid_request", line)
-            line["errors"] = state.scrubber.text(str(invalid))
-            headers = {REQUEST_ID_HEADER: request_id, SOURCE_HEADER: "proxy"}
-            payload = {
-                "error": "invalid_request",
-                "message": state.scrubber.text(str(invalid)),
-                "errors": [{"param": p, "message": state.scrubber.text(m)} for p, m in invalid.errors],
-                "request_id": request_id,
-            }
-            return _json(422, payload, headers)
-        line.update(query=query, run_id=run_id, logical_date=logical_date)
-
-        if (down := await ensure_store_up(state)) is not None:
-            self._reject("raw_unavailable", line)
-            return problem(
-                503,
-                "raw_store_unavailable",
-                f"RAW store unavailable, nothing sent upstream: {down}",
-                request_id,
-            )
-
-        if (wait := state.limiters[self.path].try_acquire()) is not None:
-            self._reject("rate_limited", line)
-            retry_after = str(max(1, math.ceil(wait)))
-            message = (
-                f"over this proxy's budget for {self.endpoint} "
-                f"({state.limiters[self.path].per_window} requests per minute); retry in {retry_after} s"
-            )
-            return problem(429, "rate_limited", message, request_id, **{"Retry-After": retry_after})
-
-        extra_headers: dict[str, str] = {}
-        if state.settings.uses_sandbox and logical_date is not None:
-            extra_headers[SANDBOX_AS_OF_HEADER] = logical_date
-        assert state.upstream is not None and state.writer is not None
-        exchange = await state.upstream.exchange(self.path, query, extra_headers)
-        outcome = exchange.error_kind or str(exchange.status)
-        state.metrics.upstream_seconds.labels(self.endpoint, outcome).observe(exchange.duration_ms / 1000)
-        line.update(upstream_status=exchange.status, upstream_ms=exchange.duration_ms, outcome=outcome)
-        if exchange.status == 429:
-            retry = _seconds(exchange.response_headers.get("retry-after"))
-            state.limiters[self.path].block_for(
-                retry if retry is not None else state.config.upstream_429_cooldown_s
-            )
-
-        recorded = build_document(
-            exchange,
-            request_id=request_id,
-            run_id=run_id,
-            logical_date=logical_date,
-            path=self.path,
-            query=query,
-            scrubber=state.scrubber,
-        )
-        write_started = time.perf_counter()
-        try:
-            seq = await state.writer.write(recorded.document)
-        except RawStoreUnavailable as error:
-            state.store_down = str(error)
-            line["outcome"] = "raw_unavailable"
-            state.metrics.rejected.labels(self.endpoint, "raw_unavailable").inc()
-            message = f"RAW store unavailable, the upstream answer was not returned: {error}"
-            return problem(503, "raw_store_unavailable", message, request_id)
-        line.update(raw_seq=seq, raw_write_ms=round((time.perf_counter() - write_started) * 1000, 3))
-        if recorded.redacted:
-            line["redacted"] = True
-
-        headers = {REQUEST_ID_HEADER: request_id, RAW_SEQ_HEADER: str(seq)}
-        if exchange.error_kind is not None:
-            status, error_code, text = _UPSTREAM_ERRORS[exchange.error_kind]
-            detail = recorded.document["response"]["error"]
-            return problem(
-                status, error_code, f"{text} ({detail}); recorded in RAW seq {seq}", request_id, **headers
-            )
-        if exchange.status == 200 and recorded.stored.body_format in ("text", "empty"):
-            what = "a body that is not JSON" if recorded.stored.body_format == "text" else "an empty body"
-            message = f"the Data API answered 200 with {what}; recorded in RAW seq {seq}"
-            return problem(502, "upstream_malformed", message, request_id, **headers)
-        headers[SOURCE_HEADER] = "upstream"
-        if recorded.redacted:
-            headers[REDACTED_HEADER] = "token"
-        if retry_after_header := exchange.response_headers.get("retry-after"):
-            headers["Retry-After"] = retry_after_header
-        assert exchange.status is not None
-        return Response(
-            recorded.content or b"",
-            status_code=exchange.status,
-            media_type=exchange.response_headers.get("content-type", "application/json"),
-            headers=headers,
-        )
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
-
-
-async def ensure_store_up(state: ProxyState) -> str | None:
-    """None when the RAW store is usable; else why not. Pings only after a failure was seen."""
-    if state.store_down is None:
-        return None
-    assert state.store is not None
-    try:
-        await asyncio.to_thread(state.store.ping, state.config.raw_ping_timeout_s)
-    except RawStoreUnavailable as error:
-        state.store_down = str(error)
-        state.metrics.raw_store_up.set(0)
-        return state.store_down
-    state.store_down = None
-    state.metrics.raw_store_up.set(1)
-    return None
+def _validation_problem(request: Request, error: Exception) -> Response:
+    """FastAPI's own parameter validation (the `/tickettrak/v1/completed` query), in the proxy's shape."""
+    assert isinstance(error, RequestValidationError)
+    errors = [{"param": str(e["loc"][-1]), "message": str(e["msg"])} for e in error.errors()]
+    message = "; ".join(f"{e['param']}: {e['message']}" for e in errors) or "invalid request"
+    request_id = uuid.uuid4().hex
+    payload = {"error": "invalid_request", "message": message, "errors": errors, "request_id": request_id}
+    return json_answer(422, payload, {REQUEST_ID_HEADER: request_id, SOURCE_HEADER: "proxy"}).response()
 
 
 def _openapi_parameters(path: str) -> list[dict[str, Any]]:
@@ -315,7 +160,7 @@ def create_app(
             await state.upstream.close()
             opened.close()
 
-    app = FastAPI(
+    app = ProxyApp(
         title="TicketTrak proxy",
         version="0.1.0",
         description=(
@@ -325,13 +170,16 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.proxy = state
+    app.forwarders = {}
+    app.add_exception_handler(RequestValidationError, _validation_problem)
 
     for path, endpoint in sorted(BY_PATH.items()):
         if path not in PARAMS:
             continue
+        forwarder = app.forwarders[path] = Forwarder(state, path)
         app.add_api_route(
             path,
-            Forwarder(state, path),
+            forwarder.route,
             methods=["GET"],
             name=endpoint.name,
             summary=f"Data API {path} (limit {state.limiters[path].per_window}/min here)",
@@ -353,16 +201,16 @@ def create_app(
         try:
             validate_logical_date(logical_date, "logical_date")
         except InvalidRequest as invalid:
-            return problem(422, "invalid_request", str(invalid), request_id)
+            return problem(422, "invalid_request", str(invalid), request_id).response()
         assert state.store is not None
         try:
             keys = await asyncio.to_thread(state.store.completed_request_keys, logical_date)
         except RawStoreUnavailable as error:
             state.store_down = str(error)
-            return problem(503, "raw_store_unavailable", str(error), request_id)
+            return problem(503, "raw_store_unavailable", str(error), request_id).response()
         state.log.info("completed_keys", request_id=request_id, logical_date=logical_date, count=len(keys))
         payload = {"logical_date": logical_date, "request_keys": keys}
-        return _json(200, payload, {REQUEST_ID_HEADER: request_id})
+        return json_answer(200, payload, {REQUEST_ID_HEADER: request_id}).response()
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -379,7 +227,7 @@ def create_app(
             "raw_store": store_check,
             "upstream": upstream_check,
         }
-        return _json(200 if ready else 503, payload, {})
+        return json_answer(200 if ready else 503, payload, {}).response()
 
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
