@@ -58,6 +58,16 @@ def load(
         raise fail(f"schema migration failed: {error}", code=2) from None
     except Exception as error:  # storage down, bad DSN ...: one clear line, no traceback soup
         log.exception("load failed")
-        raise fail(f"load failed: {type(error).__name__}: {error}") from None
+        raise fail(f"load failed: {type(error).__name__}: {one_line(error)}") from None
     log.info("load finished", **summary.as_dict())
     print_summary(summary, interactive)
+
+
+def one_line(error: BaseException) -> str:
+    """The error's reason on one line: psycopg appends `CONTEXT: COPY …, line N` after it, which
+    would otherwise be the last line of the output (where the reason must be)."""
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    text = primary if isinstance(primary, str) and primary else str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("CONTEXT:")]
+    return " / ".join(lines) or type(error).__name__

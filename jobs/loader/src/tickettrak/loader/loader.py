@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from tickettrak.common.raw_store import RAW_COLLECTION, RawStore
 from tickettrak.loader import writer
 from tickettrak.loader.parse import (
     REQUEST_LOG_COLUMNS,
@@ -20,7 +21,6 @@ from tickettrak.loader.parse import (
     to_json,
 )
 from tickettrak.loader.prefetch import parsed_batches
-from tickettrak.loader.raw_reader import RAW_COLLECTION, count_after
 from tickettrak.loader.schema import migrate
 
 LOADER_LOCK = 0x7474_6C6F_6164  # "ttload": one loader at a time per database
@@ -87,12 +87,12 @@ def run_load(
 ) -> LoadSummary:
     started = time.monotonic()
     summary = LoadSummary()
-    collection = raw_database[RAW_COLLECTION]
+    store = RawStore(raw_database)  # a reader: no writer lock; the caller owns the client
     with psycopg.connect(dsn, autocommit=True, application_name="tickettrak-loader") as conn:
         migrate(conn)
         _lock(conn, None if wait_for_lock else lock_grace_s)
         try:
-            _load(conn, collection, summary, full_refresh, batch_size, overlap, on_start, on_batch)
+            _load(conn, store, summary, full_refresh, batch_size, overlap, on_start, on_batch)
         finally:
             # Release now: a closed connection's backend lets go only when it exits, a moment later.
             if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
@@ -103,7 +103,7 @@ def run_load(
 
 def _load(
     conn: psycopg.Connection,
-    collection: Any,
+    store: RawStore,
     summary: LoadSummary,
     full_refresh: bool,
     batch_size: int,
@@ -117,8 +117,8 @@ def _load(
     summary.watermark_before = summary.watermark_after = writer.watermark(conn, RAW_COLLECTION)
     start = max(0, summary.watermark_before - overlap)
     if on_start is not None:
-        on_start(count_after(collection, summary.watermark_before))
-    for max_seq, parsed_batch in parsed_batches(collection, start, batch_size, _parse_safely):
+        on_start(store.count_after(summary.watermark_before))
+    for max_seq, parsed_batch in parsed_batches(store, start, batch_size, _parse_safely):
         parsed = _drop_loaded(conn, parsed_batch, summary)
         result = writer.write_batch(conn, staging, parsed, RAW_COLLECTION, max_seq)
         summary.batches += 1

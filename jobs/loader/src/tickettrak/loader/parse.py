@@ -24,6 +24,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from tickettrak.common.endpoints import BY_PATH
 from tickettrak.loader.currencies import KNOWN_CURRENCIES
 
@@ -32,6 +34,10 @@ DEFAULT_CURRENCY = "rub"  # the API's documented default when neither body nor r
 _ITINERARY = re.compile(r"[?&]t=([^&]+)")
 _FRAGMENT_TEXT_LIMIT = 2000
 _CENT = Decimal("0.01")
+# Offer dates outside this window are not prices anyone can fly at: quarantined (date_out_of_range).
+# It also keeps every instant far inside PostgreSQL's timestamptz range, whose overflow (a year-1
+# local time east of UTC is before year 1 in UTC) would otherwise fail the whole batch's COPY.
+FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 
 class Reason:
@@ -47,6 +53,8 @@ class Reason:
     MISTYPED_FIELD = "mistyped_field"
     INVALID_DATETIME = "invalid_datetime"
     NEGATIVE_PRICE = "negative_price"
+    ZERO_PRICE = "zero_price"
+    DATE_OUT_OF_RANGE = "date_out_of_range"
     RETURN_BEFORE_DEPARTURE = "return_before_departure"
     UNKNOWN_CURRENCY = "unknown_currency"
     BAD_DOCUMENT = "bad_document"
@@ -107,9 +115,10 @@ def _utc(value: Any) -> datetime | None:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
-        except ValueError:
+            # Year 1 east of UTC is before year 1 in UTC: not representable (nor in PostgreSQL).
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
             return None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
     return None
 
 
@@ -163,12 +172,22 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    # jsonb cannot hold U+0000; it only ever shows up in garbage bodies, which stay readable as U+FFFD.
+    # orjson: the whole RAW document per request_logs row is the loader's biggest serialisation;
+    # it writes naive datetimes as UTC (montydb's), NaN/Infinity as null (jsonb cannot hold them).
+    # What it refuses (ints beyond 64 bits, lone surrogates, nesting past 254) takes the json path.
     try:
-        text = json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # NaN/Infinity (BSON can hold them, jsonb cannot): write them as null
-        text = json.dumps(_finite(value), default=_json_default, ensure_ascii=False, allow_nan=False)
+        text = orjson.dumps(value, default=_json_default, option=orjson.OPT_NAIVE_UTC).decode()
+    except TypeError:
+        text = _stdlib_json(value)
+    # jsonb cannot hold U+0000; it only ever shows up in garbage bodies, which stay readable as U+FFFD.
     return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
+
+
+def _stdlib_json(value: Any) -> str:
+    try:
+        return json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # NaN/Infinity (BSON can hold them, jsonb cannot): write them as null
+        return json.dumps(_finite(value), default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:
@@ -388,11 +407,22 @@ def _ticket(item: Any, path: str, ctx: _Context) -> tuple[Any, ...]:
 
 
 def _v3_ticket(item: dict[str, Any], path: str, ctx: _Context) -> tuple[Any, ...]:
-    # The hot path of the loader (one call per offer): plain lookups and exact type checks.
-    origin = _code(item, "origin", ctx)
-    destination = _code(item, "destination", ctx)
-    price = _price(item, "price")
-    departure_text = _required(item, "departure_at", str)
+    # The hot path of the loader (one call per offer). Each field takes an inline fast path for
+    # the normal value (exact type, no NUL, in range) and falls back to the checking reader,
+    # which raises the quarantine reason, for anything else.
+    get = item.get
+    origin = get("origin")
+    if type(origin) is not str or not origin or "\x00" in origin:
+        origin = _code(item, "origin", ctx)
+    destination = get("destination")
+    if type(destination) is not str or not destination or "\x00" in destination:
+        destination = _code(item, "destination", ctx)
+    price = get("price")
+    if type(price) is not int or not 0 < price < _PRICE_LIMIT:
+        price = _price(item, "price")
+    departure_text = get("departure_at")
+    if type(departure_text) is not str or "\x00" in departure_text:
+        departure_text = _required(item, "departure_at", str)
     departure_at = _instant(departure_text, "departure_at")
     return_text = _opt_str(item, "return_at") or None
     return_at = _instant(return_text, "return_at") if return_text else None
@@ -400,23 +430,24 @@ def _v3_ticket(item: dict[str, Any], path: str, ctx: _Context) -> tuple[Any, ...
         raise ItemError(
             Reason.RETURN_BEFORE_DEPARTURE, f"return_at {return_text} is before departure_at {departure_text}"
         )
-    flight_number = item.get("flight_number")
+    flight_number = get("flight_number")
     if flight_number is not None and type(flight_number) is not str:
         if not isinstance(flight_number, int) or isinstance(flight_number, bool):
             raise ItemError(Reason.MISTYPED_FIELD, "flight_number should be a string")
         flight_number = str(flight_number)  # v1-style integer: kept as text
     elif flight_number is not None and "\x00" in flight_number:
         flight_number = clean_text(flight_number)
-    origin_airport = _opt_str(item, "origin_airport")
-    destination_airport = _opt_str(item, "destination_airport")
-    airline = _opt_str(item, "airline")
-    transfers = _opt_int(item, "transfers")
-    return_transfers = _opt_int(item, "return_transfers")
+    texts = [get(key) for key in _V3_TEXTS]
+    for index, value in enumerate(texts):
+        if value is not None and (type(value) is not str or "\x00" in value):
+            texts[index] = _opt_str(item, _V3_TEXTS[index])
+    origin_airport, destination_airport, airline, link = texts
+    numbers = [get(key) for key in _V3_INTS]
+    for index, value in enumerate(numbers):
+        if value is not None and (type(value) is not int or not -INT4 < value < INT4):
+            numbers[index] = _opt_int(item, _V3_INTS[index])
+    transfers, return_transfers, duration, duration_to, duration_back = numbers
     trip_type = "round_trip" if return_at is not None else "one_way"
-    link = _opt_str(item, "link")
-    duration = _opt_int(item, "duration")
-    duration_to = _opt_int(item, "duration_to")
-    duration_back = _opt_int(item, "duration_back")
     returns = int(return_at.timestamp()) if return_at is not None else ""
     identity = (
         f"v3|{trip_type}|{origin}|{destination}|{origin_airport}|{destination_airport}|{airline}|{flight_number}"
@@ -431,6 +462,11 @@ def _v3_ticket(item: dict[str, Any], path: str, ctx: _Context) -> tuple[Any, ...
         duration, duration_to, duration_back,
         None, None, None, link, _deep_link(link), _search_date(link), None,
     )  # fmt: skip
+
+
+_V3_TEXTS = ("origin_airport", "destination_airport", "airline", "link")
+_V3_INTS = ("transfers", "return_transfers", "duration", "duration_to", "duration_back")
+_PRICE_LIMIT = 10**12
 
 
 def _opt_str(item: dict[str, Any], key: str) -> str | None:
@@ -535,9 +571,9 @@ def _price(item: dict[str, Any], key: str) -> int | Decimal:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be a number, got {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} is {value}")
-    if value < 0:
-        raise ItemError(Reason.NEGATIVE_PRICE, f"{key} is {value}")
-    if value >= 10**12:
+    if value <= 0:
+        raise ItemError(Reason.NEGATIVE_PRICE if value < 0 else Reason.ZERO_PRICE, f"{key} is {value}")
+    if value >= _PRICE_LIMIT:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} {value} is out of range")
     # numeric(14,2): exact values; a float price keeps its printed digits, rounded to cents.
     return int(value) if type(value) is not float else Decimal(repr(value)).quantize(_CENT)
@@ -552,14 +588,25 @@ def _instant(text: str, key: str, *, naive_is_utc: bool = False) -> datetime:
         if not naive_is_utc:  # a local time without its offset is not an instant: refuse to guess
             raise ItemError(Reason.INVALID_DATETIME, f"{key} {text!r} has no UTC offset")
         value = value.replace(tzinfo=UTC)
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:  # the local year: checked before any UTC arithmetic
+        raise _out_of_range(key, text)
     return value
 
 
 def _date(text: str, key: str) -> date:
     try:
-        return date.fromisoformat(text[:10])
+        value = date.fromisoformat(text[:10])
     except ValueError:
         raise ItemError(Reason.INVALID_DATETIME, f"{key} {text!r} is not a date") from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise _out_of_range(key, text)
+    return value
+
+
+def _out_of_range(key: str, text: str) -> ItemError:
+    return ItemError(
+        Reason.DATE_OUT_OF_RANGE, f"{key} {text!r} is outside {FIRST_YEAR}-01-01..{LAST_YEAR}-12-31"
+    )
 
 
 def _deep_link(link: str | None) -> str | None:

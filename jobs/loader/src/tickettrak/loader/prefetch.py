@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tickettrak.common.raw_store import RawStore
 from tickettrak.loader.parse import ParsedDocument
-from tickettrak.loader.raw_reader import read_batches
 
 _DONE = object()
 
@@ -25,7 +25,7 @@ class _Failed:
 
 
 def parsed_batches(
-    collection: Any,
+    store: RawStore,
     after_seq: int,
     batch_size: int,
     parse: Callable[[dict[str, Any]], ParsedDocument],
@@ -46,7 +46,7 @@ def parsed_batches(
 
     def produce() -> None:
         try:
-            for batch in read_batches(collection, after_seq, batch_size):
+            for batch in store.read_batches(after_seq, batch_size):
                 if not put((int(batch[-1]["seq"]), [parse(doc) for doc in batch])):
                     return
             put(_DONE)

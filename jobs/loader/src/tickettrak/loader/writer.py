@@ -1,12 +1,23 @@
-"""One batch into PostgreSQL in one transaction: COPY into temp tables, upsert, move the watermark.
+"""One batch into PostgreSQL in one transaction: rows, quarantine and the watermark together.
 
 Because the rows and the watermark commit together, a crash anywhere leaves either the whole batch
-and its watermark, or neither. Every upsert is idempotent, so re-reading documents (a rerun, the
-overlap window) changes nothing:
-- request_logs: keyed by raw_id, first write wins (a RAW document never changes);
+and its watermark, or neither. Re-reading documents (a rerun, the overlap window) changes nothing:
+- request_logs: keyed by raw_id; a RAW document never changes, first write wins;
 - tickets: keyed by (observed_date, offer_id); the sighting from the highest raw_seq wins, so the
   result does not depend on the order documents were loaded in;
 - load_errors: keyed by (raw_id, item_path, reason).
+
+The fast path writes the targets with COPY directly, no staging table, no upsert:
+- request_logs: the loader only hands over documents that are not loaded yet (seq above the
+  run's starting watermark cannot be loaded: rows and watermark commit together and one loader
+  runs at a time under the advisory lock; below it, loader._drop_loaded asked the table);
+- tickets: the batch is deduplicated in Python (same order as the upsert's rule: highest
+  raw_seq, then cheaper price, then item_path), the keys already in the table are asked for in
+  one query, and only the new rows are COPYed straight in; the few existing keys go through a
+  staging table and `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.raw_seq > raw_seq`.
+If the fast path still meets a unique violation (it cannot under the lock; a defence against
+someone writing these tables by hand), the transaction is rolled back and the batch is written
+again through the staging tables with `ON CONFLICT` everywhere: same result, slower.
 """
 
 from __future__ import annotations
@@ -48,13 +59,12 @@ ON CONFLICT (raw_id) DO NOTHING
 _TICKET_UPDATES = ", ".join(
     f'"{c}" = excluded."{c}"' for c in TICKET_COLUMNS if c not in ("observed_date", "offer_id")
 )
-# DISTINCT ON: one statement may not touch a row twice; inside a batch the latest document wins,
-# then (same document listing one offer twice) the cheaper price, then the first position.
+# The staged rows are unique per key (deduplicated in Python, see _dedupe): one statement may
+# not touch a row twice.
 _UPSERT_TICKETS = f"""
 WITH upserted AS (
     INSERT INTO aviasales.tickets ({_cols(TICKET_COLUMNS)})
-    SELECT DISTINCT ON (observed_date, offer_id) {_cols(TICKET_COLUMNS)} FROM stage_tickets
-    ORDER BY observed_date, offer_id, raw_seq DESC, price, item_path
+    SELECT {_cols(TICKET_COLUMNS)} FROM stage_tickets
     ON CONFLICT (observed_date, offer_id) DO UPDATE SET {_TICKET_UPDATES}, loaded_at = now()
         WHERE excluded.raw_seq > aviasales.tickets.raw_seq
     RETURNING (xmax = 0) AS inserted
@@ -133,34 +143,107 @@ def _request_log_row(row: tuple[Any, ...]) -> list[Any]:
     return values
 
 
+# Which of the batch's keys exist. The offer ids travel as one comma-joined string (hex: no
+# commas; a 10k-element text[] parameter costs more client CPU than the query) and the few
+# observation days as an array; the result may pair a day with another day's offer, so the
+# caller keeps only its own keys.
+_EXISTING_TICKETS = """
+SELECT observed_date, offer_id FROM aviasales.tickets
+WHERE observed_date = ANY(%s::date[]) AND offer_id = ANY(string_to_array(%s, ','))
+"""
+
+_KEY = (TICKET_COLUMNS.index("observed_date"), TICKET_COLUMNS.index("offer_id"))
+_RANK = (TICKET_COLUMNS.index("raw_seq"), TICKET_COLUMNS.index("price"), TICKET_COLUMNS.index("item_path"))
+
+
+def _dedupe(docs: Sequence[ParsedDocument]) -> dict[tuple[Any, Any], tuple[Any, ...]]:
+    """One row per ticket key: the highest raw_seq, then (one body listing an offer twice) the
+    cheaper price, then the smaller item_path. Always done here, never by SQL ordering, so a clean
+    run and a rerun after a crash (other batch boundaries) choose the same row."""
+    day, offer = _KEY
+    seq, price, path = _RANK
+    best: dict[tuple[Any, Any], tuple[Any, ...]] = {}
+    for doc in docs:
+        for row in doc.tickets:
+            key = (row[day], row[offer])
+            held = best.get(key)
+            if held is None or (-row[seq], row[price], row[path]) < (-held[seq], held[price], held[path]):
+                best[key] = row
+    return best
+
+
 def write_batch(
     conn: psycopg.Connection, staging: Staging, docs: Sequence[ParsedDocument], source: str, max_seq: int
 ) -> BatchResult:
+    try:
+        return _write(conn, staging, docs, source, max_seq, direct=True)
+    except psycopg.errors.UniqueViolation:  # rolled back: nothing of the batch is left
+        return _write(conn, staging, docs, source, max_seq, direct=False)
+
+
+def _write(
+    conn: psycopg.Connection,
+    staging: Staging,
+    docs: Sequence[ParsedDocument],
+    source: str,
+    max_seq: int,
+    *,
+    direct: bool,
+) -> BatchResult:
     result = BatchResult()
+    tickets = _dedupe(docs)
     with conn.transaction(), conn.cursor() as cur:
-        with _copy(cur, "stage_request_logs", REQUEST_LOG_COLUMNS, staging.request_logs) as copy:
+        log_table = "aviasales.request_logs" if direct else "stage_request_logs"
+        with _copy(cur, log_table, REQUEST_LOG_COLUMNS, staging.request_logs) as copy:
             for doc in docs:
                 copy.write_row(_request_log_row(doc.request_log))
-        with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
-            for doc in docs:
-                for ticket in doc.tickets:
-                    copy.write_row(ticket)
-        with _copy(cur, "stage_load_errors", ERROR_COLUMNS, staging.load_errors) as copy:
-            for doc in docs:
-                for e in doc.errors:
-                    fragment = _jsonb(to_json(e.fragment)) if e.fragment is not None else None
-                    text = clean_text(e.fragment_text) if e.fragment_text is not None else None
-                    copy.write_row(
-                        (e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text)
-                    )
-        cur.execute(_INSERT_REQUEST_LOGS)
-        result.request_logs = cur.rowcount
-        inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
-        result.tickets_inserted, result.tickets_updated = int(inserted), int(updated)
-        cur.execute(_INSERT_ERRORS)
-        result.errors = cur.rowcount
+        if direct:
+            result.request_logs = len(docs)
+        else:
+            cur.execute(_INSERT_REQUEST_LOGS)
+            result.request_logs = cur.rowcount
+        existing = _existing_keys(cur, tickets) if direct else set(tickets)
+        if len(existing) < len(tickets):
+            with _copy(cur, "aviasales.tickets", TICKET_COLUMNS, staging.tickets) as copy:
+                for key, row in tickets.items():
+                    if key not in existing:
+                        copy.write_row(row)
+            result.tickets_inserted = len(tickets) - len(existing)
+        if existing:
+            with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
+                for key in existing:
+                    copy.write_row(tickets[key])
+            inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
+            result.tickets_inserted += int(inserted)
+            result.tickets_updated = int(updated)
+        if any(doc.errors for doc in docs):
+            result.errors = _write_errors(cur, staging, docs)
         cur.execute(_ADVANCE_WATERMARK, (source, max_seq))
     return result
+
+
+def _existing_keys(
+    cur: psycopg.Cursor[Any], tickets: dict[tuple[Any, Any], tuple[Any, ...]]
+) -> set[tuple[Any, Any]]:
+    if not tickets:
+        return set()
+    days = sorted({day for day, _ in tickets})
+    offers = ",".join(offer for _, offer in tickets)
+    found = cur.execute(_EXISTING_TICKETS, (days, offers)).fetchall()
+    return {key for key in ((day, offer) for day, offer in found) if key in tickets}
+
+
+def _write_errors(cur: psycopg.Cursor[Any], staging: Staging, docs: Sequence[ParsedDocument]) -> int:
+    with _copy(cur, "stage_load_errors", ERROR_COLUMNS, staging.load_errors) as copy:
+        for doc in docs:
+            for e in doc.errors:
+                fragment = _jsonb(to_json(e.fragment)) if e.fragment is not None else None
+                text = clean_text(e.fragment_text) if e.fragment_text is not None else None
+                copy.write_row(
+                    (e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text)
+                )
+    cur.execute(_INSERT_ERRORS)
+    return cur.rowcount
 
 
 @contextmanager

@@ -35,6 +35,7 @@ client then retries and RAW holds two exchanges, which the loader deduplicates b
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -55,6 +56,8 @@ BodyFormat = Literal["json", "json_text", "text", "empty", "none"]
 _MAX_BSON_DEPTH = 90
 _MAX_CONFLICT_RETRIES = 50
 _PROBES_BEFORE_MAX = 4
+# A batch read (the first one sorts on FerretDB) may take long on a busy machine; a stall may not.
+_READ_TIMEOUT_S = 120.0
 
 
 class RawStoreUnavailable(Exception):
@@ -380,17 +383,83 @@ class RawStore:
 
     # -- reading (loader, resume)
     def read_batches(self, after_seq: int, batch_size: int = 500) -> Iterator[list[dict[str, Any]]]:
-        """Whole RAW documents with seq > after_seq, in seq order, `batch_size` at a time."""
-        last = after_seq
-        while True:
-            with self._guard(self._write_timeout_s):
-                batch = list(self.collection.find({"seq": {"$gt": last}}).sort("seq", 1).limit(batch_size))
-            if not batch:
-                return
-            yield batch
-            last = int(batch[-1]["seq"])
-            if len(batch) < batch_size:
-                return
+        """Whole RAW documents with seq > after_seq, `batch_size` at a time, each batch sorted by seq.
+
+        Memory stays bounded by one batch whatever the size of RAW:
+        - MongoDB / FerretDB: one cursor sorted by seq (the unique index), `batch_size` per
+          round trip.
+        - montydb: it answers every query by loading and decoding the whole collection, which
+          makes batched queries quadratic and memory grow with RAW. So the collection's SQLite
+          file is read directly (read-only, its own connection: no lock shared with a writer),
+          one short keyset query per batch, rows decoded with montydb's own codec and filtered
+          on seq. Rows come in insertion order, which is seq order with the single embedded
+          writer (see the module docstring); each batch is still sorted, and the loader's
+          overlap re-check covers any write that raced.
+        """
+        path = self._montydb_file()
+        if path is not None:
+            yield from self._read_montydb(path, after_seq, batch_size)
+            return
+        # One cursor, not a query per batch: FerretDB does not push the sort down, so each
+        # `seq > last` query would sort the rest of the collection again (quadratic).
+        cursor = self.collection.find({"seq": {"$gt": after_seq}}).sort("seq", 1).batch_size(batch_size)
+        with cursor:
+            while True:
+                with self._guard(_READ_TIMEOUT_S):  # per batch: a stalled server fails the read
+                    batch = list(itertools.islice(cursor, batch_size))
+                if not batch:
+                    return
+                yield batch
+
+    def _montydb_file(self) -> Path | None:
+        """The SQLite file behind a montydb SQLite collection (None for other stores)."""
+        if self._pymongo:
+            return None
+        collection = self.collection
+        storage: Any = getattr(collection, "_storage", None)
+        if type(storage).__name__ != "SQLiteStorage" or not type(storage).__module__.startswith("montydb"):
+            return None
+        path = Path(storage._repository) / collection.database.name / f"{collection.name}.collection"
+        return path if path.exists() else None
+
+    def _read_montydb(self, path: Path, after_seq: int, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+        import sqlite3
+
+        from montydb.types import bson as monty_bson
+
+        options = self.collection.database.codec_options
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            last_rowid, batch = 0, []
+            while True:
+                rows = conn.execute(
+                    "SELECT rowid, v FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    (last_rowid, batch_size),
+                ).fetchall()
+                for rowid, value in rows:
+                    last_rowid = rowid
+                    doc: dict[str, Any] = monty_bson.document_decode(value, codec_options=options)
+                    seq = doc.get("seq")
+                    if isinstance(seq, int) and seq > after_seq:
+                        batch.append(doc)
+                if len(batch) >= batch_size or (batch and len(rows) < batch_size):
+                    batch.sort(key=_seq)
+                    yield from _chunks(batch, batch_size)
+                    batch = []
+                if len(rows) < batch_size:
+                    return
+        finally:
+            conn.close()
+
+    def count_after(self, after_seq: int) -> int | None:
+        """How many documents have seq > after_seq; None where that would cost a full decode
+        (montydb decodes the whole collection to count it): a progress total, not a fact to rely on."""
+        if self._montydb_file() is not None:
+            return None
+        try:
+            return self.count({"seq": {"$gt": after_seq}})
+        except Exception:  # a progress total is never a reason to fail
+            return None
 
     def count(self, query: Mapping[str, Any] | None = None) -> int:
         with self._guard(self._write_timeout_s):
@@ -417,6 +486,15 @@ class RawStore:
         except Exception as error:
             raise self._unavailable(error, "reading completed requests") from error
         return sorted(keys)
+
+
+def _seq(document: Mapping[str, Any]) -> int:
+    return int(document["seq"])
+
+
+def _chunks(documents: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(documents), size):
+        yield documents[start : start + size]
 
 
 def _json_text_success(document: Mapping[str, Any]) -> bool:
