@@ -11,6 +11,7 @@ The client is aiohttp (C HTTP parser, kept-alive pool): measured against the san
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,20 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def query_string(query: dict[str, str]) -> str:
+    """`urlencode(query)`, without its per-character quoting when nothing needs quoting.
+
+    Validated Data API parameters are letters, digits and `-` (codes, dates, numbers, enums), which
+    `urlencode` leaves as they are; it cost ~40 us per request to find that out.
+    """
+    if _URL_SAFE.fullmatch("".join(query) + "".join(query.values())):
+        return "&".join(f"{name}={value}" for name, value in query.items())
+    return urlencode(query)
+
+
 class Upstream:
     """The Data API behind one kept-alive connection pool, with explicit timeouts, no retries.
 
@@ -125,7 +140,7 @@ class Upstream:
             await response.read()
 
     async def exchange(self, path: str, query: dict[str, str], extra_headers: dict[str, str]) -> Exchange:
-        url = self.base_url + path + ("?" + urlencode(query) if query else "")
+        url = self.base_url + path + ("?" + query_string(query) if query else "")
         # What is recorded as sent: the session's headers and this call's, never the token (it is
         # added to the copy that goes on the wire).
         sent_headers = {k.lower(): v for k, v in DEFAULT_HEADERS.items()}
