@@ -11,7 +11,12 @@ tests' own execution times.
     .venv/bin/python bench/dbt_bench.py --sizes 200000  # a quick look
 
 Goal (issue 6): the incremental build takes at most 10% of the full build.
-Results: printed as a Markdown table and written to .bench/dbt_bench.json.
+Peak memory (issue 10): while each build runs, a thread samples every 0.2 s (psutil) the RSS of
+the dbt process tree (dbt runs in this process, as in `tickettrak transform`: the bench's own
+process and any children) and the memory of the PostgreSQL server (postmaster and every backend
+and worker): the sum of their PSS (proportional set size: shared buffers counted once, split
+between the processes that map them; the sum of RSS would count them once per backend).
+Results: printed as Markdown tables and written to .bench/dbt_bench.json.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -43,6 +49,67 @@ class Build:
     wall_s: float  # the whole `dbt build`, as `tickettrak transform` runs it
     models_s: float  # sum of the models' execution times (run_results.json)
     tests_s: float  # sum of the data tests' and unit tests' execution times
+    nodes: int = 0  # models, seeds, data tests and unit tests dbt ran
+    dbt_peak_rss_mb: float = 0.0  # the dbt process tree (this process: dbt runs in it)
+    dbt_start_rss_mb: float = 0.0  # ... before the build (Python, dbt's imports, the manifest)
+    postgres_peak_pss_mb: float = 0.0  # the PostgreSQL server's processes, PSS summed
+    postgres_peak_processes: int = 0
+    load_average: float = 0.0  # the machine's 1-minute load average when the build ended
+
+
+class PeakMemory:
+    """Samples, every `interval` s on a thread, the RSS of this process tree and the summed PSS of
+    the PostgreSQL server's processes; keeps the peaks. Processes that end between two samples
+    are skipped (a sample can miss a peak shorter than the interval)."""
+
+    def __init__(self, postgres_pid: int, interval: float = 0.2) -> None:
+        import psutil  # type: ignore[import-untyped]
+
+        self._psutil = psutil
+        self._me = psutil.Process(os.getpid())
+        self._postmaster = psutil.Process(postgres_pid)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
+        self.start_rss = self._tree_rss()
+        self.dbt_peak_rss = self.start_rss
+        self.postgres_peak_pss = 0
+        self.postgres_peak_processes = 0
+
+    def _tree_rss(self) -> int:
+        total = 0
+        for process in [self._me, *self._me.children(recursive=True)]:
+            with contextlib.suppress(self._psutil.Error):
+                total += process.memory_info().rss
+        return total
+
+    def _postgres_pss(self) -> tuple[int, int]:
+        total, count = 0, 0
+        for process in [self._postmaster, *self._postmaster.children(recursive=True)]:
+            with contextlib.suppress(self._psutil.Error):
+                total += process.memory_full_info().pss
+                count += 1
+        return total, count
+
+    def _sample(self) -> None:
+        self.dbt_peak_rss = max(self.dbt_peak_rss, self._tree_rss())
+        pss, count = self._postgres_pss()
+        if pss > self.postgres_peak_pss:
+            self.postgres_peak_pss, self.postgres_peak_processes = pss, count
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._sample()
+
+    def __enter__(self) -> PeakMemory:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 @dataclass
@@ -50,7 +117,13 @@ class Measurement:
     observations: int
     days: int
     full: Build
-    incremental: Build
+    incrementals: list[Build]  # one more observation day each, one after the other
+
+    @property
+    def incremental(self) -> Build:
+        """The run with the median wall time (the machine is shared: single runs are noisy)."""
+        ordered = sorted(self.incrementals, key=lambda build: build.wall_s)
+        return ordered[(len(ordered) - 1) // 2]
 
     @property
     def ratio(self) -> float:
@@ -60,18 +133,28 @@ class Measurement:
     def models_ratio(self) -> float:
         return self.incremental.models_s / self.full.models_s
 
+    @property
+    def rows_per_s(self) -> float:
+        return self.observations / self.full.wall_s
 
-def _dbt(command: list[str], dsn: str, workspace_dir: Path, quiet: bool) -> Build:
+
+def _dbt(
+    command: list[str], dsn: str, workspace_dir: Path, quiet: bool, postgres_pid: int | None = None
+) -> Build:
     project = workspace_dir.parent / "project"  # a snapshot: edits during a long run do not leak in
     from tickettrak.dbt_runner.profile import profile_from_dsn
     from tickettrak.dbt_runner.runner import DbtWorkspace, run_dbt
 
-    started = time.perf_counter()
+    # The profile's default threads: what `tickettrak transform` uses.
+    profile = profile_from_dsn(dsn)
+    memory = PeakMemory(postgres_pid) if postgres_pid else None
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext():
-        outcome = run_dbt(
-            command, profile_from_dsn(dsn, threads=2), DbtWorkspace(workspace_dir), project=project
-        )
+    started = time.perf_counter()
+    with (
+        memory or contextlib.nullcontext(),
+        contextlib.redirect_stdout(sink) if quiet else contextlib.nullcontext(),
+    ):
+        outcome = run_dbt(command, profile, DbtWorkspace(workspace_dir), project=project)
     elapsed = time.perf_counter() - started
     if not outcome.success:
         raise SystemExit(f"{' '.join(command)} failed: {outcome.reason()}\n{sink.getvalue()[-3000:]}")
@@ -79,10 +162,21 @@ def _dbt(command: list[str], dsn: str, workspace_dir: Path, quiet: bool) -> Buil
     results = json.loads(run_results.read_text())["results"] if command[0] == "build" else []
     models = sum(r["execution_time"] for r in results if r["unique_id"].startswith("model."))
     tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith(("test.", "unit_test.")))
-    return Build(elapsed, models, tests)
+    mb = 1024 * 1024
+    return Build(
+        elapsed,
+        models,
+        tests,
+        nodes=len(results),
+        dbt_peak_rss_mb=memory.dbt_peak_rss / mb if memory else 0.0,
+        dbt_start_rss_mb=memory.start_rss / mb if memory else 0.0,
+        postgres_peak_pss_mb=memory.postgres_peak_pss / mb if memory else 0.0,
+        postgres_peak_processes=memory.postgres_peak_processes if memory else 0,
+        load_average=os.getloadavg()[0],
+    )
 
 
-def measure(server: Any, size: int, workdir: Path, quiet: bool) -> Measurement:
+def measure(server: Any, size: int, workdir: Path, quiet: bool, incremental_runs: int) -> Measurement:
     import psycopg
 
     from tickettrak.loader.schema import migrate
@@ -120,15 +214,50 @@ def measure(server: Any, size: int, workdir: Path, quiet: bool) -> Measurement:
 
     workspace = workdir / name
     _dbt(["parse"], dsn, workspace, quiet)  # parsing is the same for both: keep it out of the timings
-    full = _dbt(["build", "--full-refresh"], dsn, workspace, quiet)
+    postgres_pid = server.get_pid()
+    full = _dbt(["build", "--full-refresh"], dsn, workspace, quiet, postgres_pid)
     print(f"[{size:,}] full build {full}", file=sys.stderr)
-    add_day(days)
-    incremental = _dbt(["build"], dsn, workspace, quiet)
-    print(f"[{size:,}] incremental build {incremental}", file=sys.stderr)
+    incrementals = []
+    for run in range(incremental_runs):
+        add_day(days + run)
+        incrementals.append(_dbt(["build"], dsn, workspace, quiet, postgres_pid))
+        print(f"[{size:,}] incremental build {incrementals[-1]}", file=sys.stderr)
 
     with psycopg.connect(str(server.get_uri("postgres")), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-    return Measurement(observations, days, full, incremental)
+    return Measurement(observations, days, full, incrementals)
+
+
+def print_tables(results: list[Measurement]) -> None:
+    print(
+        "| observations | days | full build | rows/s (full) | incremental build (+1 day, median of n) "
+        "| ratio | models only: full | incremental | ratio | tests: full | incremental | nodes | load avg |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        inc = r.incremental
+        runs = ", ".join(f"{b.wall_s:.1f}" for b in r.incrementals)
+        loads = sorted({round(b.load_average, 1) for b in [r.full, *r.incrementals]})
+        print(
+            f"| {r.observations:,} | {r.days} | {r.full.wall_s:.1f} s | {r.rows_per_s:,.0f} "
+            f"| {inc.wall_s:.1f} s (n={len(r.incrementals)}: {runs}) | {r.ratio:.1%} "
+            f"| {r.full.models_s:.1f} s | {inc.models_s:.1f} s | {r.models_ratio:.1%} "
+            f"| {r.full.tests_s:.1f} s | {inc.tests_s:.1f} s | {inc.nodes} | {loads[0]}-{loads[-1]} |"
+        )
+    print()
+    print(
+        "| observations | dbt process peak RSS: full | incremental | (at start) "
+        "| PostgreSQL peak PSS: full | incremental |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        inc_dbt = max(b.dbt_peak_rss_mb for b in r.incrementals)
+        inc_pg = max(b.postgres_peak_pss_mb for b in r.incrementals)
+        print(
+            f"| {r.observations:,} | {r.full.dbt_peak_rss_mb:.0f} MB | {inc_dbt:.0f} MB "
+            f"| {r.full.dbt_start_rss_mb:.0f} MB | {r.full.postgres_peak_pss_mb:.0f} MB "
+            f"({r.full.postgres_peak_processes} processes) | {inc_pg:.0f} MB |"
+        )
 
 
 def main() -> None:
@@ -137,6 +266,12 @@ def main() -> None:
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--workdir", type=Path, default=REPO / ".bench" / "dbt")
+    parser.add_argument(
+        "--incremental-runs",
+        type=int,
+        default=3,
+        help="incremental builds after the full one, one more day each; the median is reported",
+    )
     parser.add_argument("--verbose", action="store_true", help="show dbt's output")
     args = parser.parse_args()
 
@@ -149,22 +284,18 @@ def main() -> None:
     shutil.copytree(project_dir(), args.workdir / "project")
     server = start_embedded(args.workdir / "postgres")
     try:
-        results = [measure(server, size, args.workdir, quiet=not args.verbose) for size in args.sizes]
+        results = [
+            measure(server, size, args.workdir, not args.verbose, args.incremental_runs)
+            for size in args.sizes
+        ]
     finally:
         server.cleanup()
 
-    print(
-        "| observations | days | full build | incremental build (+1 day) | ratio "
-        "| models only: full | incremental | ratio | tests: full | incremental |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
-        print(
-            f"| {r.observations:,} | {r.days} | {r.full.wall_s:.1f} s | {r.incremental.wall_s:.1f} s | "
-            f"{r.ratio:.1%} | {r.full.models_s:.1f} s | {r.incremental.models_s:.1f} s | "
-            f"{r.models_ratio:.1%} | {r.full.tests_s:.1f} s | {r.incremental.tests_s:.1f} s |"
-        )
-    report = [asdict(r) | {"ratio": r.ratio, "models_ratio": r.models_ratio} for r in results]
+    print_tables(results)
+    report = [
+        asdict(r) | {"incremental": asdict(r.incremental), "ratio": r.ratio, "models_ratio": r.models_ratio}
+        for r in results
+    ]
     (args.workdir.parent / "dbt_bench.json").write_text(json.dumps(report, indent=2))
 
 

@@ -149,6 +149,22 @@ def test_failing_data_test_exits_non_zero_with_dbt_message(
     assert "fct_observed_not_after_departure" in result.output
 
 
+def test_null_in_a_non_key_column_fails_the_combined_not_null_test(
+    transform: Callable[..., TransformResult], warehouse: Warehouse
+) -> None:
+    # Non-key columns share one `not_null_columns` test per model: it must still fail on one null.
+    assert transform().exit_code == 0
+    warehouse.execute(
+        "update dwh.mart_price_dynamics set median_price = null "
+        "where observed_date = (select min(observed_date) from dwh.mart_price_dynamics)"
+    )
+    # Nothing new to load: the mart keeps its rows, and the latest batch (the tests' scope) is
+    # still the one holding the null.
+    result = transform("-s", "mart_price_dynamics")
+    assert result.exit_code == 1, result.output
+    assert "not_null_columns_mart_price_dynamics" in result.output
+
+
 def test_source_freshness(transform: Callable[..., TransformResult], warehouse: Warehouse) -> None:
     fresh = transform("--freshness")
     assert fresh.exit_code == 0, fresh.output

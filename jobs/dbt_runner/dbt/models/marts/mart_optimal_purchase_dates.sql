@@ -13,6 +13,20 @@ daily as (
     select * from {{ ref("int_daily_prices_relativized") }}
 ),
 
+ranked as (
+    -- Where each daily cheapest price sits among the route's other daily cheapest prices at the
+    -- same horizon bucket. One sort per bucket instead of comparing every upcoming date with
+    -- every past price: rank() - 1 prices are cheaper, the ties are the others with that price
+    -- (the row itself left out; rows are unique per departure and observation day).
+    select
+        daily.*,
+        rank() over bucket_by_price - 1 as cheaper_count,
+        count(*) over (partition by route_id, trip_type, days_bucket, min_price) - 1 as equal_count,
+        count(*) over (partition by route_id, trip_type, days_bucket) - 1 as history_observations
+    from daily
+    window bucket_by_price as (partition by route_id, trip_type, days_bucket order by min_price)
+),
+
 best_buckets as (
     select route_id, trip_type, days_bucket as best_days_bucket, bucket_order as best_bucket_order
     from {{ ref("mart_best_time_to_buy") }}
@@ -27,33 +41,15 @@ as_of as (
 ),
 
 latest as (
-    select distinct on (daily.route_id, daily.trip_type, daily.departure_date)
-        daily.*,
+    select distinct on (ranked.route_id, ranked.trip_type, ranked.departure_date)
+        ranked.*,
         as_of.as_of_date
-    from daily
+    from ranked
     inner join as_of
-        on as_of.route_id = daily.route_id
-        and as_of.trip_type = daily.trip_type
-    where daily.departure_date >= as_of.as_of_date
-    order by daily.route_id, daily.trip_type, daily.departure_date, daily.observed_date desc
-),
-
-history as (
-    -- Every other daily cheapest price of the route at the same horizon bucket.
-    select
-        latest.route_id,
-        latest.trip_type,
-        latest.departure_date,
-        count(past.min_price) as history_observations,
-        count(past.min_price) filter (where past.min_price < latest.min_price) as cheaper_count,
-        count(past.min_price) filter (where past.min_price = latest.min_price) as equal_count
-    from latest
-    left join daily as past
-        on past.route_id = latest.route_id
-        and past.trip_type = latest.trip_type
-        and past.days_bucket = latest.days_bucket
-        and not (past.departure_date = latest.departure_date and past.observed_date = latest.observed_date)
-    group by latest.route_id, latest.trip_type, latest.departure_date
+        on as_of.route_id = ranked.route_id
+        and as_of.trip_type = ranked.trip_type
+    where ranked.departure_date >= as_of.as_of_date
+    order by ranked.route_id, ranked.trip_type, ranked.departure_date, ranked.observed_date desc
 ),
 
 scored as (
@@ -69,18 +65,14 @@ scored as (
         latest.days_bucket,
         latest.bucket_order,
         latest.min_price as latest_min_price,
-        history.history_observations,
+        latest.history_observations,
         case
-            when history.history_observations >= {{ min_history }}
-                then round((history.cheaper_count + 0.5 * history.equal_count) / history.history_observations, 4)
+            when latest.history_observations >= {{ min_history }}
+                then round((latest.cheaper_count + 0.5 * latest.equal_count) / latest.history_observations, 4)
         end as price_percentile,
         best_buckets.best_days_bucket,
         best_buckets.best_bucket_order
     from latest
-    inner join history
-        on history.route_id = latest.route_id
-        and history.trip_type = latest.trip_type
-        and history.departure_date = latest.departure_date
     left join best_buckets
         on best_buckets.route_id = latest.route_id
         and best_buckets.trip_type = latest.trip_type
