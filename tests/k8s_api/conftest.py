@@ -28,7 +28,7 @@ if IN_AIRFLOW_ENV:
     atexit.register(shutil.rmtree, _home, ignore_errors=True)
     os.environ.update({"AIRFLOW_HOME": _home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"})
     from harness import ControlPlane
-    from k8s_helpers import CHART_DIR, NAMES_FILE, RELEASE_VALUES, helm
+    from k8s_helpers import CHART_DIR, NAMES_FILE, POD_SECURITY_LABELS, RELEASE_VALUES, helm
 else:
     collect_ignore_glob = ["test_on_*.py"]
 
@@ -53,13 +53,23 @@ def names() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def release(control_plane: ControlPlane, names: dict[str, Any]) -> str:
-    """The chart installed as release `tickettrak` in names.yaml's namespace."""
+    """The chart installed as release `tickettrak` in names.yaml's namespace, which enforces the
+    Pod Security Standard `restricted` (as `make deploy` labels it): every pod the chart's tests or
+    the DAG create there passes the API server's PodSecurity admission, or is rejected."""
+    from kubernetes.client import CoreV1Api, V1Namespace, V1ObjectMeta
+
+    CoreV1Api(control_plane.client()).create_namespace(
+        V1Namespace(metadata=V1ObjectMeta(name=names["namespace"], labels=POD_SECURITY_LABELS))
+    )
     result = helm(
         control_plane,
         "install", "tickettrak", str(CHART_DIR),
-        "--namespace", names["namespace"], "--create-namespace",
+        "--namespace", names["namespace"],
         *RELEASE_VALUES,
         "--wait=false", "--timeout", "2m",
     )  # fmt: skip
     assert result.returncode == 0, f"helm install failed:\n{result.stdout}\n{result.stderr}"
+    # warn=restricted: a Deployment/pod template of the chart that breaks the profile is answered
+    # with a warning, which helm prints (`would violate PodSecurity "restricted:latest"`).
+    assert "PodSecurity" not in result.stderr, result.stderr
     return "tickettrak"

@@ -23,6 +23,16 @@ def helm_binary() -> str:
     return str(Path.home() / "go" / "bin" / "helm")
 
 
+# Pod Security Admission on the release namespace (the API server's PodSecurity admission plugin,
+# on by default): pods that break the `restricted` profile are rejected; `warn` also makes the API
+# server answer workload templates that would break it (the proxy Deployment) with a warning.
+POD_SECURITY_LABELS = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/enforce-version": "latest",
+    "pod-security.kubernetes.io/warn": "restricted",
+    "pod-security.kubernetes.io/warn-version": "latest",
+}
+
 # The chart's `secrets` for the release: placeholders (nothing connects to them here).
 RELEASE_VALUES = [
     "--set", "secrets.postgresDsn=postgresql://tickettrak:not-a-secret@pg.invalid:5432/tickettrak",

@@ -100,14 +100,35 @@ def test_launcher_account_has_what_the_pod_operator_needs(
 
 
 def _stage_pod(names: dict[str, Any], name: str) -> Any:
-    from kubernetes.client import V1Container, V1ObjectMeta, V1Pod, V1PodSpec
+    from kubernetes.client import (
+        V1Capabilities,
+        V1Container,
+        V1ObjectMeta,
+        V1Pod,
+        V1PodSecurityContext,
+        V1PodSpec,
+        V1SeccompProfile,
+        V1SecurityContext,
+    )
 
     return V1Pod(
         metadata=V1ObjectMeta(name=name, labels=dict(names["podLabels"]["stage"])),
         spec=V1PodSpec(
             service_account_name=names["serviceAccount"],
             restart_policy="Never",
-            containers=[V1Container(name="base", image=f"{names['images']['loader']}:0.1.0")],
+            # the namespace enforces PodSecurity `restricted`: without these, admission refuses it
+            security_context=V1PodSecurityContext(
+                run_as_non_root=True, seccomp_profile=V1SeccompProfile(type="RuntimeDefault")
+            ),
+            containers=[
+                V1Container(
+                    name="base",
+                    image=f"{names['images']['loader']}:0.1.0",
+                    security_context=V1SecurityContext(
+                        allow_privilege_escalation=False, capabilities=V1Capabilities(drop=["ALL"])
+                    ),
+                )
+            ],
         ),
     )
 

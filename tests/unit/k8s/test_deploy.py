@@ -299,3 +299,16 @@ def test_deploy_secrets_are_schema_valid(kubectl_shim: tuple[Path, Path], tmp_pa
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_deploy_labels_the_namespace_for_pod_security() -> None:
+    """`make deploy` puts Pod Security Admission labels on the namespace before any release."""
+    dry_run = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    label = next(line for line in dry_run.splitlines() if " label namespace " in line)
+    assert dry_run.index(label) < dry_run.index("helm upgrade --install")  # before any pod exists
+    assert f"label namespace {NAMES['namespace']} --overwrite" in label
+    assert make_variable("POD_SECURITY_ENFORCE") in ("baseline", "restricted")
+    for mode, level in (("enforce", make_variable("POD_SECURITY_ENFORCE")), ("warn", "restricted")):
+        assert f"pod-security.kubernetes.io/{mode}={level}" in label, label
