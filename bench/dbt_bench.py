@@ -272,6 +272,12 @@ def main() -> None:
         default=3,
         help="incremental builds after the full one, one more day each; the median is reported",
     )
+    parser.add_argument(
+        "--project",
+        type=Path,
+        help="the dbt project to measure (default: the repository's), e.g. an older revision's "
+        "exported with `git archive` to compare before and after a change",
+    )
     parser.add_argument("--verbose", action="store_true", help="show dbt's output")
     args = parser.parse_args()
 
@@ -281,7 +287,7 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args.workdir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(args.workdir / "project", ignore_errors=True)
-    shutil.copytree(project_dir(), args.workdir / "project")
+    shutil.copytree(args.project or project_dir(), args.workdir / "project")
     server = start_embedded(args.workdir / "postgres")
     try:
         results = [
