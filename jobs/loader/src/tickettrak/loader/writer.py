@@ -11,12 +11,14 @@ The fast path writes the targets with COPY directly, no staging table, no upsert
 - request_logs: the loader only hands over documents that are not loaded yet (seq above the
   run's starting watermark cannot be loaded: rows and watermark commit together and one loader
   runs at a time under the advisory lock; below it, loader._drop_loaded asked the table);
-- tickets: the batch is deduplicated in Python (same order as the upsert's rule: highest
-  raw_seq, then cheaper price, then item_path), the keys already in the table are asked for in
-  one query, and only the new rows are COPYed straight in; the few existing keys go through a
-  staging table and `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.raw_seq > raw_seq`.
-If the fast path still meets a unique violation (it cannot under the lock; a defence against
-someone writing these tables by hand), the transaction is rolled back and the batch is written
+- tickets: the batch is deduplicated in Python (highest raw_seq, then cheaper price, then
+  item_path) and COPYed straight in inside a savepoint. If a key already exists (the same offer
+  seen earlier that day, in an earlier batch), the COPY fails on the primary key, is rolled back
+  to the savepoint, and the batch's tickets go through a staging table and
+  `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.raw_seq > raw_seq` (the old path).
+  (Probing the keys first cost as much as the upsert it avoided: one index probe per row.)
+If request_logs' COPY meets a unique violation (it cannot under the lock; a defence against
+someone writing the table by hand), the transaction is rolled back and the batch is written
 again through the staging tables with `ON CONFLICT` everywhere: same result, slower.
 """
 
@@ -143,15 +145,6 @@ def _request_log_row(row: tuple[Any, ...]) -> list[Any]:
     return values
 
 
-# Which of the batch's keys exist. The offer ids travel as one comma-joined string (hex: no
-# commas; a 10k-element text[] parameter costs more client CPU than the query) and the few
-# observation days as an array; the result may pair a day with another day's offer, so the
-# caller keeps only its own keys.
-_EXISTING_TICKETS = """
-SELECT observed_date, offer_id FROM aviasales.tickets
-WHERE observed_date = ANY(%s::date[]) AND offer_id = ANY(string_to_array(%s, ','))
-"""
-
 _KEY = (TICKET_COLUMNS.index("observed_date"), TICKET_COLUMNS.index("offer_id"))
 _RANK = (TICKET_COLUMNS.index("raw_seq"), TICKET_COLUMNS.index("price"), TICKET_COLUMNS.index("item_path"))
 
@@ -202,35 +195,38 @@ def _write(
         else:
             cur.execute(_INSERT_REQUEST_LOGS)
             result.request_logs = cur.rowcount
-        existing = _existing_keys(cur, tickets) if direct else set(tickets)
-        if len(existing) < len(tickets):
-            with _copy(cur, "aviasales.tickets", TICKET_COLUMNS, staging.tickets) as copy:
-                for key, row in tickets.items():
-                    if key not in existing:
-                        copy.write_row(row)
-            result.tickets_inserted = len(tickets) - len(existing)
-        if existing:
-            with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
-                for key in existing:
-                    copy.write_row(tickets[key])
-            inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
-            result.tickets_inserted += int(inserted)
-            result.tickets_updated = int(updated)
+        if tickets:
+            inserted, updated = _write_tickets(conn, cur, staging, tickets, direct)
+            result.tickets_inserted, result.tickets_updated = inserted, updated
         if any(doc.errors for doc in docs):
             result.errors = _write_errors(cur, staging, docs)
         cur.execute(_ADVANCE_WATERMARK, (source, max_seq))
     return result
 
 
-def _existing_keys(
-    cur: psycopg.Cursor[Any], tickets: dict[tuple[Any, Any], tuple[Any, ...]]
-) -> set[tuple[Any, Any]]:
-    if not tickets:
-        return set()
-    days = sorted({day for day, _ in tickets})
-    offers = ",".join(offer for _, offer in tickets)
-    found = cur.execute(_EXISTING_TICKETS, (days, offers)).fetchall()
-    return {key for key in ((day, offer) for day, offer in found) if key in tickets}
+def _write_tickets(
+    conn: psycopg.Connection,
+    cur: psycopg.Cursor[Any],
+    staging: Staging,
+    tickets: dict[tuple[Any, Any], tuple[Any, ...]],
+    direct: bool,
+) -> tuple[int, int]:
+    """(inserted, updated). Straight COPY when none of the keys exists yet (the common case: a
+    new observation day); if one does, the COPY stops at the unique violation, is rolled back to
+    its savepoint, and the batch's tickets go through the staging upsert instead."""
+    if direct:
+        try:
+            with conn.transaction(), _copy(cur, "aviasales.tickets", TICKET_COLUMNS, staging.tickets) as copy:
+                for row in tickets.values():
+                    copy.write_row(row)
+            return len(tickets), 0
+        except psycopg.errors.UniqueViolation:
+            pass  # rolled back to the savepoint: nothing of it is left
+    with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
+        for row in tickets.values():
+            copy.write_row(row)
+    inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
+    return int(inserted), int(updated)
 
 
 def _write_errors(cur: psycopg.Cursor[Any], staging: Staging, docs: Sequence[ParsedDocument]) -> int:
