@@ -46,7 +46,7 @@ def parsed_batches(
 
     def produce() -> None:
         try:
-            for batch in store.read_batches(after_seq, batch_size):
+            for batch in _ramped(store.read_batches(after_seq, batch_size), batch_size):
                 if not put((int(batch[-1]["seq"]), [parse(doc) for doc in batch])):
                     return
             put(_DONE)
@@ -66,3 +66,17 @@ def parsed_batches(
     finally:
         stop.set()
         worker.join(timeout=5)
+
+
+def _ramped(batches: Iterator[list[dict[str, Any]]], batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    """The first batches smaller (1/8, 1/4, 1/2 of batch_size), then full ones: the writer starts
+    after a small parse instead of a whole batch's, so a small load overlaps parsing and writing
+    too. Batch boundaries do not matter for correctness (each batch is one transaction)."""
+    size = max(1, batch_size // 8)
+    for batch in batches:  # each is sorted by seq, so every piece is too
+        start = 0
+        while start < len(batch):
+            piece = batch[start : start + size]
+            start += len(piece)
+            size = min(batch_size, size * 2)
+            yield piece
