@@ -128,40 +128,52 @@ class Forwarder:
                 run_id = value.decode("latin-1")
             elif name == _LOGICAL_DATE_KEY and logical_date is None:
                 logical_date = value.decode("latin-1")
-        answer = await self.answer(query, run_id, logical_date, scope.get("method", "GET"))
-        await send({"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()})
-        await send({"type": "http.response.body", "body": answer.body})
+        answer, line = await self.answer(query, run_id, logical_date)
+        try:
+            await send(
+                {"type": "http.response.start", "status": answer.status, "headers": answer.asgi_headers()}
+            )
+            await send({"type": "http.response.body", "body": answer.body})
+        finally:
+            # The log line after the answer went out: it is not the client's latency.
+            self.log_line(line, answer.status, scope.get("method", "GET"))
 
     async def route(self, request: Request) -> Response:
         """The FastAPI route endpoint (documented in OpenAPI); same answer as the ASGI path."""
-        answer = await self.answer(
+        answer, line = await self.answer(
             request.query_params.multi_items(),
             request.headers.get(RUN_ID_HEADER),
             request.headers.get(LOGICAL_DATE_HEADER),
-            request.method,
         )
+        self.log_line(line, answer.status, request.method)
         return answer.response()
 
     async def answer(
-        self, items: Sequence[tuple[str, str]], run_header: str | None, date_header: str | None, method: str
-    ) -> Answer:
+        self, items: Sequence[tuple[str, str]], run_header: str | None, date_header: str | None
+    ) -> tuple[Answer, dict[str, Any]]:
+        """The answer, and the request's log line (the caller writes it with `log_line`)."""
         request_id = uuid.uuid4().hex
         started = time.perf_counter()
         line: dict[str, Any] = {"request_id": request_id, "endpoint": self.endpoint}
-        status = 500
         try:
             answer = await self._handle(items, run_header, date_header, request_id, line)
-            status = answer.status
-            return answer
+        except asyncio.CancelledError:
+            line["outcome"] = "cancelled"  # shutdown: still one line for the request
+            self.log_line(line, 500, "GET")
+            raise
         except Exception:
             # Never a bare 500 without a reason (and never a traceback with data in the answer).
             line["outcome"] = "internal_error"
             self.state.log.exception("proxy_internal_error", request_id=request_id, endpoint=self.endpoint)
-            return problem(500, "internal_error", "the proxy failed on this request; see its log", request_id)
-        finally:
-            self.state.metrics.count_request(self.endpoint, status)
-            line["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            self.state.log.info("proxy_request", method=method, path=self.path, status=status, **line)
+            message = "the proxy failed on this request; see its log"
+            answer = problem(500, "internal_error", message, request_id)
+        self.state.metrics.count_request(self.endpoint, answer.status)
+        line["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        return answer, line
+
+    def log_line(self, line: dict[str, Any], status: int, method: str) -> None:
+        """The one structured line per request (request id = RAW `request_id` = `X-Request-Id`)."""
+        self.state.log.info("proxy_request", method=method, path=self.path, status=status, **line)
 
     def _reject(self, reason: str, line: dict[str, Any]) -> None:
         line["outcome"] = reason
