@@ -70,8 +70,12 @@ def _work_row_by_row(raw_dir: Path, dsn: str, _: Path) -> int:
     from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, parse_document
     from tickettrak.loader.schema import migrate
 
-    cols = lambda names: ", ".join(f'"{n}"' for n in names)  # noqa: E731
-    marks = lambda names: ", ".join(["%s"] * len(names))  # noqa: E731
+    def cols(names: tuple[str, ...]) -> str:
+        return ", ".join(f'"{n}"' for n in names)
+
+    def marks(names: tuple[str, ...]) -> str:
+        return ", ".join(["%s"] * len(names))
+
     insert_log = (
         f"INSERT INTO aviasales.request_logs ({cols(REQUEST_LOG_COLUMNS)})"  # noqa: S608 (own names)
         f" VALUES ({marks(REQUEST_LOG_COLUMNS)}) ON CONFLICT DO NOTHING"
@@ -229,7 +233,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="10000,100000,1000000", help="ticket counts, comma-separated")
-    parser.add_argument("--contestants", default=",".join(CONTESTANTS))
+    parser.add_argument(
+        "--contestants",
+        default=",".join(CONTESTANTS),
+        help="comma-separated; repeat names (loader,bare_copy,loader,bare_copy) for medians",
+    )
     parser.add_argument(
         "--time-cap", type=float, default=900.0, help="skip a run estimated to exceed this (s)"
     )
@@ -261,6 +269,7 @@ def main() -> None:
             took = time.monotonic() - began
             print(f"# {size:,} tickets: {documents:,} RAW documents generated in {took:.0f} s", flush=True)
             for name in args.contestants.split(","):
+                row: dict[str, Any]
                 if name in last_rate and size / last_rate[name] > args.time_cap:
                     estimate = size / last_rate[name]
                     row = {"skipped": f"estimated {estimate:.0f} s > --time-cap {args.time_cap:.0f} s"}
@@ -302,10 +311,32 @@ def _print_table(results: list[dict[str, Any]]) -> None:
                 print(f"| {size:,} | {r['contestant']} | — | — | — | — | — | {why} |")
                 continue
             rate = r["rows_per_s"] or 0
-            vs_copy = f"{rate / copy_rate[size]:.0%}" if copy_rate.get(size) else "—"
-            vs_dlt = f"{rate / dlt_rate[size]:.1f}x" if dlt_rate.get(size) else "—"
+            copy_at, dlt_at = copy_rate.get(size), dlt_rate.get(size)
+            vs_copy = f"{rate / copy_at:.0%}" if copy_at else "—"
+            vs_dlt = f"{rate / dlt_at:.1f}x" if dlt_at else "—"
             print(f"| {size:,} | {r['contestant']} | {r['rows']:,} | {r['seconds']:.1f} | {rate:,} | "
                   f"{r['peak_rss_mb']} | {vs_copy} | {vs_dlt} |")  # fmt: skip
+    _print_medians(results)
+
+
+def _print_medians(results: list[dict[str, Any]]) -> None:
+    """Per size and contestant: the median rows/s of its runs; ratios between medians."""
+    from statistics import median
+
+    runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in results:
+        if r.get("rows_per_s"):
+            runs.setdefault((r["size"], r["contestant"]), []).append(r)
+    rate = {key: median(r["rows_per_s"] for r in rs) for key, rs in runs.items()}
+    print("\nMedians:")
+    print("| tickets | contestant | runs | median rows/s | max peak RSS MB | vs bare COPY | vs dlt |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for (size, name), rs in sorted(runs.items()):
+        copy_at, dlt_at = rate.get((size, "bare_copy")), rate.get((size, "dlt"))
+        vs_copy = f"{rate[size, name] / copy_at:.0%}" if copy_at else "—"
+        vs_dlt = f"{rate[size, name] / dlt_at:.1f}x" if dlt_at else "—"
+        peak = max(r["peak_rss_mb"] for r in rs)
+        print(f"| {size:,} | {name} | {len(rs)} | {rate[size, name]:,.0f} | {peak} | {vs_copy} | {vs_dlt} |")
 
 
 if __name__ == "__main__":
