@@ -20,9 +20,10 @@
 
 with
 
-observations as not materialized (  -- read twice, each time only the columns it needs
+observations as materialized (  -- read by both aggregates: one scan of the fact, narrow rows
     select
-        *,
+        route_id, origin, destination, trip_type, departure_month, airline, departure_date,
+        price, currency, loaded_at,
         case when is_direct then 'direct' else 'with_stops' end as stops
     from {{ ref("fct_price_observations") }}
     where currency = '{{ var("mart_currency") }}'
