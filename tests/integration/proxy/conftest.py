@@ -77,6 +77,7 @@ def raw_target(request: pytest.FixtureRequest, tt_env: Path) -> Iterator[StoreTa
     yield StoreTarget("ferretdb", {"home": tt_env, "mongo_uri": uri, "mongo_database": name})
     import pymongo
 
+    client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(uri, serverSelectionTimeoutMS=2000) as client:
         client.drop_database(name)
 
@@ -107,7 +108,7 @@ async def proxy_factory(raw_target: StoreTarget) -> AsyncIterator[ProxyFactory]:
 
         async def start(
             upstream_url: str, *, token: str = "", store: dict[str, Any] | None = None, **config: Any
-        ):
+        ) -> RunningProxy:
             settings = load_settings(
                 aviasales_base_url=upstream_url, aviasales_token=token, **(store or raw_target.overrides)
             )
