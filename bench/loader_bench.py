@@ -251,6 +251,10 @@ def main() -> None:
         worker(args)
         return
     sys.path.insert(0, str(REPO))
+    import signal
+
+    # A stopped bench (timeout, kill) still runs its `finally`: the embedded server and temp dir go.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     import psycopg
 
     from tickettrak.common.embedded.postgres import start_embedded
