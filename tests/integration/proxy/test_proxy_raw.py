@@ -44,6 +44,10 @@ async def test_each_endpoint_client_body_equals_raw_body(
         assert timing["requested_at"] <= timing["received_at"] and timing["duration_ms"] > 0
         assert document["schema_version"] == 1
     assert sandbox.stats()["total"] == 4
+    # gzip is requested upstream, and a compressed answer is decoded before RAW and the client.
+    assert all("gzip" in d["request"]["headers"]["accept-encoding"] for d in documents)
+    gzipped = [d for d in documents if d["response"]["headers"].get("content-encoding") == "gzip"]
+    assert gzipped, [d["response"]["headers"] for d in documents]
 
 
 async def test_completed_lists_only_successful_keys(
