@@ -402,7 +402,9 @@ class RawStore:
             return
         # One cursor, not a query per batch: FerretDB does not push the sort down, so each
         # `seq > last` query would sort the rest of the collection again (quadratic).
-        cursor = self.collection.find({"seq": {"$gt": after_seq}}).sort("seq", 1).batch_size(batch_size)
+        cursor = self.collection.find({"seq": {"$gt": after_seq}}).sort("seq", 1)
+        if self._pymongo:  # montydb has no batch_size(); it only gets here before its first write
+            cursor = cursor.batch_size(batch_size)
         with cursor:
             while True:
                 with self._guard(_READ_TIMEOUT_S):  # per batch: a stalled server fails the read
