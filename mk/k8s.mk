@@ -29,9 +29,12 @@ CLUSTER     ?= tickettrak
 NS          := tickettrak
 # Pod Security Admission on the namespace. The TicketTrak chart's pods and the DAG's stage pods
 # pass `restricted` (proven against a real API server: tests/k8s_api/test_on_api_pod_security.py);
-# the Airflow, MongoDB and CNPG charts' pods are not verified against it here (no cluster in CI),
-# so the namespace enforces `baseline` and warns/audits `restricted` until they are:
-# `make deploy POD_SECURITY_ENFORCE=restricted` once the warnings are gone.
+# helm/values/airflow.yaml sets the restricted fields on every Airflow pod and container it knows of
+# (tests/unit/k8s/test_airflow_hardening.py), but that chart is never rendered here (no Helm repo
+# access), and the MongoDB (Bitnami) and CloudNativePG pods take their security contexts from chart
+# and operator defaults that are not verified against `restricted` either. So the namespace enforces
+# `baseline` and warns/audits `restricted`: `make deploy POD_SECURITY_ENFORCE=restricted` once a real
+# deploy shows no warnings.
 POD_SECURITY_ENFORCE ?= baseline
 POD_SECURITY_LABELS = pod-security.kubernetes.io/enforce=$(POD_SECURITY_ENFORCE) \
   pod-security.kubernetes.io/warn=restricted pod-security.kubernetes.io/audit=restricted
