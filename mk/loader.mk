@@ -2,7 +2,9 @@
 # (The loader's tests run with `make test`: tests/unit/loader, tests/integration/loader.)
 # dlt is installed into a throwaway venv (never a project dependency); the bench skips it if absent.
 
-LOADER_BENCH_ARGS ?= --sizes 10000,100000,1000000
+# loader and bare COPY three times each (the table adds medians), the slow contestants once.
+LOADER_BENCH_ARGS ?= --sizes 10000,100000,1000000 --time-cap 400 \
+	--contestants loader,bare_copy,dlt,row_by_row,loader,bare_copy,loader,bare_copy
 DLT_VENV ?= /tmp/tickettrak-dlt-venv
 
 $(DLT_VENV)/bin/python:
