@@ -182,7 +182,8 @@ def _prepare_raw(raw_dir: Path, tickets: int, copy_file: Path | None) -> int:
     costs a parse of every document: skipped when bare_copy does not run); returns documents."""
     from montydb import MontyClient, set_storage
 
-    from tests.fixtures.raw_docs import generated_documents, insert_documents
+    # bulk_insert_montydb writes montydb's own rows without its quadratic insert_many (see there).
+    from tests.fixtures.raw_docs import bulk_insert_montydb, generated_documents
     from tickettrak.loader.copy_text import encode_rows
     from tickettrak.loader.parse import parse_document
 
@@ -190,7 +191,7 @@ def _prepare_raw(raw_dir: Path, tickets: int, copy_file: Path | None) -> int:
     collection = MontyClient(str(raw_dir))["tickettrak"]["raw_exchanges"]
     documents = max(1, tickets // OFFERS_PER_DOC)
     if copy_file is None:
-        insert_documents(collection, generated_documents(documents, OFFERS_PER_DOC))
+        bulk_insert_montydb(collection, generated_documents(documents, OFFERS_PER_DOC))
         return documents
     with copy_file.open("wb") as out:
 
@@ -199,7 +200,7 @@ def _prepare_raw(raw_dir: Path, tickets: int, copy_file: Path | None) -> int:
                 out.write(encode_rows(parse_document(doc).tickets))
                 yield doc
 
-        insert_documents(collection, tee())
+        bulk_insert_montydb(collection, tee())
     return documents
 
 
