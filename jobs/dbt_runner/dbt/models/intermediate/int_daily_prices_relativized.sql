@@ -5,7 +5,7 @@
     has departed by the route's latest observation day (so its eventual minimum is known: an
     upcoming date seen only far ahead would make the far buckets look cheapest) and was observed
     on at least var('min_observation_days') distinct days. -#}
-{{ config(schema="dwh", materialized="table", pre_hook="{{ sort_memory() }}", post_hook="{{ analyze_after_rebuild() }}") }}
+{{ config(schema="dwh", materialized="table", post_hook="{{ analyze_after_rebuild() }}") }}
 
 {%- set min_days = var("min_observation_days") | int %}
 {%- if min_days < 2 %}

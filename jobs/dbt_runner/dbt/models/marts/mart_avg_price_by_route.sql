@@ -1,10 +1,7 @@
 {#- Price levels per route and departure month, for every airline together ('ALL') and each one,
     for every offer ('all'), non-stop ones ('direct') and the others ('with_stops').
     Statistics are over price observations (one offer seen on one observation day).
-    Incremental by departure month: a new observation day rebuilds only the months it saw.
-    The medians are exact (percentile_cont over every observation of the month): that sort is
-    the cost of an incremental run. The distinct departure dates are counted apart, from the
-    few (route, month, airline, stops, date) combinations, not by a second sort of every row. -#}
+    Incremental by departure month: a new observation day rebuilds only the months it saw. -#}
 {{
     config(
         materialized="incremental",
@@ -20,10 +17,9 @@
 
 with
 
-observations as materialized (  -- read by both aggregates: one scan of the fact, narrow rows
+observations as (
     select
-        route_id, origin, destination, trip_type, departure_month, airline, departure_date,
-        price, currency, loaded_at,
+        *,
         case when is_direct then 'direct' else 'with_stops' end as stops
     from {{ ref("fct_price_observations") }}
     where currency = '{{ var("mart_currency") }}'
@@ -45,49 +41,15 @@ aggregated as (
         min(price)::numeric(12, 2) as min_price,
         max(price)::numeric(12, 2) as max_price,
         count(*) as offers_count,
+        count(distinct departure_date) as departure_dates_count,
         max(loaded_at) as loaded_at
     from observations
     group by
         route_id, origin, destination, trip_type, departure_month,
         grouping sets ((), (airline), (stops), (airline, stops))
-),
-
-departure_dates as (
-    select distinct route_id, trip_type, departure_month, airline, stops, departure_date
-    from observations
-),
-
-departure_dates_counted as (
-    select
-        route_id,
-        trip_type,
-        departure_month,
-        case when grouping(airline) = 1 then 'ALL' else airline end as airline,
-        case when grouping(stops) = 1 then 'all' else stops end as stops,
-        count(distinct departure_date) as departure_dates_count
-    from departure_dates
-    group by
-        route_id, trip_type, departure_month,
-        grouping sets ((), (airline), (stops), (airline, stops))
 )
 
 select
-    aggregated.route_id,
-    aggregated.origin,
-    aggregated.destination,
-    aggregated.trip_type,
-    aggregated.departure_month,
-    aggregated.airline,
-    aggregated.stops,
-    aggregated.currency,
-    aggregated.avg_price,
-    aggregated.median_price,
-    aggregated.min_price,
-    aggregated.max_price,
-    aggregated.offers_count,
-    departure_dates_counted.departure_dates_count,
-    aggregated.loaded_at,
+    aggregated.*,
     {{ batch_timestamp() }} as dbt_batch_at  -- the run that wrote the row (test scope)
 from aggregated
-inner join departure_dates_counted
-    using (route_id, trip_type, departure_month, airline, stops)
