@@ -183,3 +183,10 @@ def test_transform_before_any_load_says_so(transform_on: TransformOn, postgres_d
     last_line = result.output.strip().splitlines()[-1]
     assert "aviasales.request_logs, aviasales.tickets not found" in last_line
     assert "tickettrak load" in last_line
+
+
+def test_a_selection_that_matches_nothing_is_an_error(transform: Callable[..., TransformResult]) -> None:
+    # dbt itself calls it "nothing to do" and succeeds: a typo in -s would build nothing, silently.
+    result = transform("-s", "mart_price_dynamicz")
+    assert result.exit_code == 2, result.output
+    assert "--select 'mart_price_dynamicz' matched no dbt node" in result.output

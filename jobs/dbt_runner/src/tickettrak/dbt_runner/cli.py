@@ -12,15 +12,30 @@ import typer
 from tickettrak.common.cli import fail, settings_or_exit
 
 
+def _known_vars() -> set[str]:
+    """The vars dbt_project.yml declares: the only knobs `--var` may turn."""
+    import yaml
+
+    from tickettrak.dbt_runner.project import project_dir
+
+    declared = yaml.safe_load((project_dir() / "dbt_project.yml").read_text()).get("vars") or {}
+    return set(declared)
+
+
 def _parse_vars(pairs: list[str]) -> dict[str, Any]:
     import yaml
 
     parsed: dict[str, Any] = {}
+    known = _known_vars() if pairs else set()
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise fail(f"--var takes NAME=VALUE, got {pair!r}", code=2)
-        parsed[key.strip()] = yaml.safe_load(value)  # "5" -> 5, "0.3" -> 0.3, "rub" -> "rub"
+        # dbt silently ignores a var no model reads: a typo would change nothing without a word.
+        if key not in known:
+            raise fail(f"--var: unknown dbt var {key!r} (known: {', '.join(sorted(known))})", code=2)
+        parsed[key] = yaml.safe_load(value)  # "5" -> 5, "0.3" -> 0.3, "rub" -> "rub"
     return parsed
 
 
@@ -96,3 +111,6 @@ def transform(
         typer.echo(f"warning: {warning}", err=True)
     if not outcome.success:
         raise fail(outcome.reason())
+    if select and not outcome.counts:
+        # dbt treats a selection that matches no node as "nothing to do" and succeeds.
+        raise fail(f"--select {' '.join(select)!r} matched no dbt node: nothing was built", code=2)

@@ -8,6 +8,8 @@ import typer
 
 from tickettrak.common.cli import fail, settings_or_exit
 
+LOG_FORMATS = ("auto", "console", "json")
+
 
 def load(
     full_refresh: Annotated[
@@ -23,7 +25,10 @@ def load(
     wait_for_lock: Annotated[
         bool, typer.Option("--wait-for-lock", help="Wait for a running loader instead of exiting.")
     ] = False,
-    log_format: Annotated[str, typer.Option("--log-format", help="auto, console or json.")] = "auto",
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", help="auto, console or json (default: TICKETTRAK_LOG_FORMAT, auto)."),
+    ] = None,
 ) -> None:
     """Load new RAW documents into aviasales.request_logs and aviasales.tickets (exactly once)."""
     import sys
@@ -36,7 +41,10 @@ def load(
     from tickettrak.loader.schema import MigrationError
 
     settings = settings_or_exit()
-    configure_logging(log_format, secrets=settings.secret_values())
+    log_format = settings.log_format if log_format is None else log_format
+    if log_format not in LOG_FORMATS:
+        raise fail(f"--log-format must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}", code=2)
+    configure_logging(log_format, settings.log_level, settings.secret_values())
     log = get_logger("tickettrak.loader")
     interactive = sys.stderr.isatty() and log_format != "json"
     try:
