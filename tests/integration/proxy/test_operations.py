@@ -45,8 +45,13 @@ async def test_probes_metrics_and_openapi(proxy_factory: ProxyFactory, sandbox: 
         assert set(QUERIES[api_path]) <= parameters
     assert "/tickettrak/v1/completed" in spec["paths"]
     # Only GET: any other method on a Data API path is refused before anything is sent.
-    assert (await proxy.client.post(path, params=QUERIES[path])).status_code == 405
-    assert (await proxy.client.delete(path, params=QUERIES[path])).status_code == 405
+    for method in ("POST", "DELETE", "PUT"):
+        refused = await proxy.client.request(method, path, params=QUERIES[path])
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "GET"
+        assert refused.headers["x-tickettrak-source"] == "proxy"
+        assert refused.json()["error"] == "method_not_allowed"
+        assert refused.json()["request_id"] == refused.headers["x-request-id"]
     assert sandbox.stats()["total"] == 1
 
 

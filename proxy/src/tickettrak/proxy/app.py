@@ -62,11 +62,18 @@ class ProxyApp(FastAPI):
     forwarders: dict[str, Forwarder]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
-            forwarder = self.forwarders.get(scope["path"])
-            if forwarder is not None:
+        forwarder = self.forwarders.get(scope["path"]) if scope["type"] == "http" else None
+        if forwarder is not None:
+            if scope["method"] == "GET":
                 await forwarder.asgi(scope, receive, send)
-                return
+            else:  # the API is read-only: refused in the proxy's own error shape, with its request id
+                request_id = uuid.uuid4().hex
+                message = (
+                    f"{scope['method']} is not allowed on {scope['path']}: the Data API is read-only (GET)"
+                )
+                answer = problem(405, "method_not_allowed", message, request_id, Allow="GET")
+                await answer.response()(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 

@@ -272,8 +272,10 @@ class Forwarder:
         headers[SOURCE_HEADER] = "upstream"
         if recorded.redacted:
             headers[REDACTED_HEADER] = "token"
-        if retry_after_header := exchange.response_headers.get("retry-after"):
+        # From the RAW document's copy of the headers: scrubbed, should the upstream echo the token.
+        recorded_headers = recorded.document["response"]["headers"]
+        if retry_after_header := recorded_headers.get("retry-after"):
             headers["Retry-After"] = retry_after_header
         assert exchange.status is not None
-        media_type = exchange.response_headers.get("content-type", JSON_TYPE)
+        media_type = recorded_headers.get("content-type", JSON_TYPE)
         return Answer(exchange.status, recorded.content or b"", headers, media_type)
