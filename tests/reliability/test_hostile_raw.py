@@ -201,6 +201,8 @@ ABSURD_OFFERS = [
     pytest.param({"departure_at": "1989-12-31T23:59:00+03:00"}, "date_out_of_range", id="departure_1989"),
     pytest.param({"return_at": "2101-01-01T00:00:00+04:00"}, "date_out_of_range", id="return_in_2101"),
     pytest.param({"price": 0}, "zero_price", id="zero_price"),
+    pytest.param({"price": 0.004}, "zero_price", id="price_rounds_to_zero_cents"),
+    pytest.param({"price": 999999999999.996}, "mistyped_field", id="price_rounds_past_numeric_14_2"),
 ]
 
 

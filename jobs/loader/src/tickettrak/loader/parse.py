@@ -571,12 +571,14 @@ def _price(item: dict[str, Any], key: str) -> int | Decimal:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} should be a number, got {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} is {value}")
-    if value <= 0:
+    # numeric(14,2): exact values; a float price keeps its printed digits, rounded to cents. The
+    # range is checked on the value stored (0.004 rounds to 0; 999999999999.995 overflows).
+    price = int(value) if type(value) is not float else Decimal(repr(value)).quantize(_CENT)
+    if price <= 0:
         raise ItemError(Reason.NEGATIVE_PRICE if value < 0 else Reason.ZERO_PRICE, f"{key} is {value}")
-    if value >= _PRICE_LIMIT:
+    if price >= _PRICE_LIMIT:
         raise ItemError(Reason.MISTYPED_FIELD, f"{key} {value} is out of range")
-    # numeric(14,2): exact values; a float price keeps its printed digits, rounded to cents.
-    return int(value) if type(value) is not float else Decimal(repr(value)).quantize(_CENT)
+    return price
 
 
 def _instant(text: str, key: str, *, naive_is_utc: bool = False) -> datetime:
