@@ -59,11 +59,15 @@ def test_the_namespace_enforces_restricted(
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_every_stage_pod_snapshot_is_found() -> None:
+    # Apart from the parametrized test: an empty list would make pytest skip it, not fail.
+    assert len(STAGE_PODS) == 5, STAGE_PODS  # collect, load, transform, report, source_freshness
+
+
 @pytest.mark.parametrize("snapshot", STAGE_PODS, ids=[p.stem for p in STAGE_PODS])
 def test_stage_pods_are_admitted(
     control_plane: ControlPlane, release: str, names: dict[str, Any], snapshot: Path
 ) -> None:
-    assert len(STAGE_PODS) == 5  # collect, load, transform, report, source_freshness
     created = _create_dry_run(control_plane, names["namespace"], _stage_pod(snapshot))
     assert created.spec.security_context.run_as_non_root is True
     assert created.spec.containers[0].security_context.read_only_root_filesystem is True
