@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tickettrak.common.endpoints import BY_PATH
-from tickettrak.proxy.params import (
+from tickettrak.common.query_params import (
     PARAMS,
     InvalidRequest,
     validate_logical_date,

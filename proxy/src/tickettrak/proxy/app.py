@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from tickettrak.common.endpoints import BY_PATH, LOGICAL_DATE_HEADER, RUN_ID_HEADER
 from tickettrak.common.logs import register_secrets
+from tickettrak.common.query_params import PARAMS, InvalidRequest, validate_logical_date
 from tickettrak.common.raw_store import RawStore, RawStoreUnavailable
 from tickettrak.common.settings import Settings, get_settings
 from tickettrak.proxy.config import ProxySettings
@@ -35,7 +36,6 @@ from tickettrak.proxy.forward import (
     problem,
 )
 from tickettrak.proxy.metrics import ProxyMetrics
-from tickettrak.proxy.params import PARAMS, InvalidRequest, validate_logical_date
 from tickettrak.proxy.ratelimit import SlidingWindowLimiter
 from tickettrak.proxy.scrub import TokenScrubber
 from tickettrak.proxy.state import ProxyState

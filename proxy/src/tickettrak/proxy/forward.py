@@ -21,8 +21,13 @@ from urllib.parse import parse_qsl
 from fastapi import Request, Response
 
 from tickettrak.common.endpoints import BY_PATH, LOGICAL_DATE_HEADER, RUN_ID_HEADER
+from tickettrak.common.query_params import (
+    InvalidRequest,
+    validate_logical_date,
+    validate_query,
+    validate_run_id,
+)
 from tickettrak.common.raw_store import RawStoreUnavailable
-from tickettrak.proxy.params import InvalidRequest, validate_logical_date, validate_query, validate_run_id
 from tickettrak.proxy.records import build_document
 from tickettrak.proxy.state import ProxyState
 

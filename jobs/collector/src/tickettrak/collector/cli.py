@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-# The proxy's rule for X-TicketTrak-Run-Id (proxy/params.py): checked here so that a bad id stops
-# the run at start instead of failing every request with 422.
-RUN_ID = re.compile(r"[A-Za-z0-9_.:+@/-]{1,128}")
 
 
 def _today_utc() -> date:
@@ -108,6 +103,8 @@ def collect(
         return
     if not plan:
         raise fail("the routes config plans no request for this date (check horizon, trips, queries)", code=2)
+
+    from tickettrak.common.query_params import RUN_ID  # the proxy's rule for the run id header
 
     if run_id is not None and not RUN_ID.fullmatch(run_id):
         raise fail(

@@ -1,8 +1,9 @@
 """The query parameters each Data API endpoint accepts, and their validation before any upstream call.
 
-One table drives both the validation and the OpenAPI description, so the docs cannot drift from
-what is enforced. Unknown parameters are refused too: the real API silently ignores a misspelt
-parameter and answers with its defaults, which is how earlier pipelines collected the wrong data.
+One table drives the proxy's validation, its OpenAPI description, and the collector's check of a
+routes config at start (`tickettrak.collector.query_params`), so none can drift from the others.
+Unknown parameters are refused too: the real API silently ignores a misspelt parameter and answers
+with its defaults, which is how earlier pipelines collected the wrong data.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class InvalidRequest(Exception):
         super().__init__("; ".join(f"{name}: {message}" for name, message in self.errors))
 
 
-def _show(value: str) -> str:
+def show_value(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
@@ -283,7 +284,7 @@ def validate_query(path: str, items: Sequence[tuple[str, str]]) -> dict[str, str
         elif name in query:
             errors.append((name, "given more than once"))
         elif problem := param.check(value):
-            errors.append((name, f"{problem}, got {_show(value)}"))
+            errors.append((name, f"{problem}, got {show_value(value)}"))
         query[name] = value
     for param in spec.params:
         if param.required and param.name not in query:
@@ -300,11 +301,11 @@ def validate_logical_date(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     if problem := _day(value):
-        raise InvalidRequest([(name, f"{problem}, got {_show(value)}")])
+        raise InvalidRequest([(name, f"{problem}, got {show_value(value)}")])
     return value
 
 
 def validate_run_id(value: str | None, name: str) -> str | None:
     if value is None or RUN_ID.fullmatch(value):
         return value
-    raise InvalidRequest([(name, f"must be 1-128 ASCII letters, digits or _.:+@/-, got {_show(value)}")])
+    raise InvalidRequest([(name, f"must be 1-128 ASCII letters, digits or _.:+@/-, got {show_value(value)}")])
