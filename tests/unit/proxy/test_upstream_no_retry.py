@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tickettrak.proxy.upstream import Upstream
+from tickettrak.proxy.upstream import Exchange, Upstream
 
 
 def _upstream(port: int) -> Upstream:
@@ -25,9 +25,16 @@ def _upstream(port: int) -> Upstream:
     )
 
 
-async def _serve(handler: object) -> tuple[asyncio.Server, int]:
+async def _exchange_with(handler: object) -> Exchange:
+    """One upstream exchange against a localhost server running `handler` per connection."""
     server = await asyncio.start_server(handler, "127.0.0.1", 0)  # type: ignore[arg-type]
-    return server, server.sockets[0].getsockname()[1]
+    upstream = _upstream(server.sockets[0].getsockname()[1])
+    try:
+        return await upstream.exchange("/aviasales/v3/prices_for_dates", {"origin": "MOW"}, {})
+    finally:
+        await upstream.close()
+        server.close()
+        await server.wait_closed()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> None:
@@ -45,14 +52,7 @@ def test_a_dropped_connection_is_one_call_recorded_as_transport_error() -> None:
             calls += 1
             writer.close()  # no status line: the request was received, never answered
 
-        server, port = await _serve(hang_up)
-        upstream = _upstream(port)
-        try:
-            exchange = await upstream.exchange("/aviasales/v3/prices_for_dates", {"origin": "MOW"}, {})
-        finally:
-            await upstream.close()
-            server.close()
-            await server.wait_closed()
+        exchange = await _exchange_with(hang_up)
         return calls, exchange.error_kind, exchange.status
 
     calls, error_kind, status = asyncio.run(scenario())
@@ -72,15 +72,7 @@ def test_repeated_rate_limit_headers_keep_every_value() -> None:
             await writer.drain()
             writer.close()
 
-        server, port = await _serve(answer)
-        upstream = _upstream(port)
-        try:
-            exchange = await upstream.exchange("/aviasales/v3/prices_for_dates", {"origin": "MOW"}, {})
-        finally:
-            await upstream.close()
-            server.close()
-            await server.wait_closed()
-        return exchange.response_headers
+        return (await _exchange_with(answer)).response_headers
 
     headers = asyncio.run(scenario())
     assert headers["x-ratelimit-remaining"] == "5, 4"
