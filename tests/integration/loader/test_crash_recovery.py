@@ -59,6 +59,36 @@ def watermark_of(dsn: str) -> int:
         return int(row[0]) if row else 0
 
 
+def worker_pids(parent: int) -> list[int]:
+    """The live load workers whose parent is `parent` (read from /proc: no extra dependency)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if int(ppid) == parent and state not in ("Z", "X") and b"tickettrak.loader.pipeline" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _assert_gone(pids: list[int], seed: int) -> None:
+    """A killed loader's worker notices (its pipe closes) and exits on its own."""
+    give_up = time.monotonic() + 15
+    while (alive := [p for p in pids if _alive(p)]) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert not alive, f"load workers {alive} outlived their killed loader (seed {seed})"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def _wait_for_progress(dsn: str, target: int, process: subprocess.Popen[bytes], deadline: float) -> int:
     give_up = time.monotonic() + deadline
     seen = -1
@@ -119,6 +149,7 @@ def test_sigkill_then_rerun_equals_clean_run(
     assert fingerprint(timing_dsn) == clean  # the CLI process reads the same RAW as this test
 
     partial_states = []
+    workers_killed_with = 0  # load workers alive when their loader was killed
     for trial in range(trials):
         dsn = new_postgres_database()
         for kill in range(rng.choice((1, 1, 2))):  # sometimes crash the rerun too
@@ -134,12 +165,16 @@ def test_sigkill_then_rerun_equals_clean_run(
                 with log.open("a") as note:
                     note.write(f"--- progress target {target}: {reached}, exit {process.poll()}\n")
                 time.sleep(rng.uniform(0.0, 0.05))
+            workers = worker_pids(process.pid)
+            workers_killed_with += len(workers)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
+            _assert_gone(workers, seed)
         partial_states.append(watermark_of(dsn))
         run_load(dsn, raw_store.database, batch_size=BATCH_SIZE)  # the rerun after the crash
         assert fingerprint(dsn) == clean, f"trial {trial} differs from a clean run (seed {seed})"
 
+    assert workers_killed_with > 0, f"no kill landed while a load worker ran (seed {seed})"
     # The kills really landed at different points, at least one in the middle of loading.
     assert any(0 < w < max_seq for w in partial_states), (
         f"no kill landed mid-load: {partial_states} (seed {seed})"

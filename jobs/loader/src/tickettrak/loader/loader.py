@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -12,15 +13,8 @@ import psycopg
 
 from tickettrak.common.raw_store import RAW_COLLECTION, RawStore
 from tickettrak.loader import writer
-from tickettrak.loader.parse import (
-    REQUEST_LOG_COLUMNS,
-    ParsedDocument,
-    Quarantined,
-    Reason,
-    parse_document,
-    to_json,
-)
-from tickettrak.loader.prefetch import parsed_batches
+from tickettrak.loader.encode import BatchEncoder, EncodedBatch
+from tickettrak.loader.pipeline import encoded_batches
 from tickettrak.loader.schema import migrate
 
 LOADER_LOCK = 0x7474_6C6F_6164  # "ttload": one loader at a time per database
@@ -118,16 +112,29 @@ def _load(
     start = max(0, summary.watermark_before - overlap)
     if on_start is not None:
         on_start(store.count_after(summary.watermark_before))
-    for max_seq, parsed_batch in parsed_batches(store, start, batch_size, _parse_safely):
-        parsed = _drop_loaded(conn, parsed_batch, summary)
-        result = writer.write_batch(conn, staging, parsed, RAW_COLLECTION, max_seq)
-        summary.batches += 1
-        summary.request_logs += result.request_logs
-        summary.tickets_inserted += result.tickets_inserted
-        summary.tickets_updated += result.tickets_updated
-        summary.watermark_after = max(summary.watermark_after, max_seq)
-        if on_batch is not None:
-            on_batch(len(parsed), sum(len(d.tickets) for d in parsed))
+    # Only the overlap window below the watermark can hold loaded documents: asked once, here.
+    loaded = writer.loaded_ids_after(conn, start) if start < summary.watermark_before else frozenset()
+    encoder = BatchEncoder(staging.request_logs, staging.tickets, store.codec_options, loaded)
+    with contextlib.closing(encoded_batches(store, start, batch_size, encoder)) as batches:
+        for batch in batches:
+            _write(conn, batch, summary, on_batch)
+
+
+def _write(
+    conn: psycopg.Connection, batch: EncodedBatch, summary: LoadSummary, on_batch: ProgressAdvance | None
+) -> None:
+    """One batch into PostgreSQL (one transaction), counted in the summary."""
+    result = writer.write_batch(conn, batch, RAW_COLLECTION)
+    summary.batches += 1
+    summary.documents_read += batch.documents
+    summary.documents_already_loaded += batch.already_loaded
+    summary.quarantined.update(batch.quarantined)
+    summary.request_logs += result.request_logs
+    summary.tickets_inserted += result.tickets_inserted
+    summary.tickets_updated += result.tickets_updated
+    summary.watermark_after = max(summary.watermark_after, batch.max_seq)
+    if on_batch is not None:
+        on_batch(batch.documents, batch.tickets)
 
 
 def _lock(conn: psycopg.Connection, timeout_s: float | None) -> None:
@@ -145,38 +152,3 @@ def _lock(conn: psycopg.Connection, timeout_s: float | None) -> None:
         ) from None
     finally:
         conn.execute("SET lock_timeout = 0")
-
-
-def _parse_safely(doc: dict[str, Any]) -> ParsedDocument:
-    try:
-        return parse_document(doc)
-    except Exception as error:  # a parser bug must not stop the load: quarantine the document
-        return _unparseable(doc, error)
-
-
-def _drop_loaded(
-    conn: psycopg.Connection, batch: list[ParsedDocument], summary: LoadSummary
-) -> list[ParsedDocument]:
-    """The batch's documents not loaded yet (only the overlap below the watermark can hold some)."""
-    old = [d.raw_id for d in batch if d.raw_seq <= summary.watermark_before]
-    skip = writer.loaded_ids(conn, old) if old else set()
-    fresh = [d for d in batch if d.raw_id not in skip]
-    summary.documents_already_loaded += len(batch) - len(fresh)
-    summary.documents_read += len(fresh)
-    for doc in fresh:
-        summary.quarantined.update(e.reason for e in doc.errors)
-    return fresh
-
-
-def _unparseable(doc: dict[str, Any], error: Exception) -> ParsedDocument:
-    raw_id, seq = str(doc.get("_id")), int(doc["seq"])
-    known = {
-        "raw_id": raw_id,
-        "raw_seq": seq,
-        "success": False,
-        "error": f"unparseable: {error}",
-        "raw": to_json(doc),
-    }
-    row = [known.get(column) for column in REQUEST_LOG_COLUMNS]
-    issue = Quarantined(raw_id, seq, "", Reason.BAD_DOCUMENT, f"{type(error).__name__}: {error}")
-    return ParsedDocument(raw_id, seq, tuple(row), [], [issue])

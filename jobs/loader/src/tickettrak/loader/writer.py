@@ -10,9 +10,10 @@ and its watermark, or neither. Re-reading documents (a rerun, the overlap window
 The fast path writes the targets with COPY directly, no staging table, no upsert:
 - request_logs: the loader only hands over documents that are not loaded yet (seq above the
   run's starting watermark cannot be loaded: rows and watermark commit together and one loader
-  runs at a time under the advisory lock; below it, loader._drop_loaded asked the table);
-- tickets: the batch is deduplicated in Python (highest raw_seq, then cheaper price, then
-  item_path) and COPYed straight in inside a savepoint. If a key already exists (the same offer
+  runs at a time under the advisory lock; below it, the table was asked once, before the first
+  batch: `loaded_ids_after`);
+- tickets: the batch is deduplicated in Python (encode.dedupe: highest raw_seq, then cheaper
+  price, then item_path) and COPYed straight in inside a savepoint. If a key already exists (the same offer
   seen earlier that day, in an earlier batch), the COPY fails on the primary key, is rolled back
   to the savepoint, and the batch's tickets go through a staging table and
   `INSERT … ON CONFLICT DO UPDATE … WHERE excluded.raw_seq > raw_seq` (the old path).
@@ -24,16 +25,15 @@ again through the staging tables with `ON CONFLICT` everywhere: same result, slo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import Copy
 from psycopg.types.json import Jsonb
 
-from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, ParsedDocument, clean_text, to_json
+from tickettrak.loader.encode import EncodedBatch
+from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, Quarantined, clean_text, to_json
 
 ERROR_COLUMNS = ("raw_id", "raw_seq", "item_path", "reason", "detail", "fragment", "fragment_text")
 
@@ -61,7 +61,7 @@ ON CONFLICT (raw_id) DO NOTHING
 _TICKET_UPDATES = ", ".join(
     f'"{c}" = excluded."{c}"' for c in TICKET_COLUMNS if c not in ("observed_date", "offer_id")
 )
-# The staged rows are unique per key (deduplicated in Python, see _dedupe): one statement may
+# The staged rows are unique per key (deduplicated in Python, see encode.dedupe): one statement may
 # not touch a row twice.
 _UPSERT_TICKETS = f"""
 WITH upserted AS (
@@ -98,11 +98,10 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class Staging:
-    """The staging tables' column types, for binary COPY (psycopg dumps each value in C)."""
+    """The staging tables' column types (the targets' too): what encode.py formats the COPY rows as."""
 
     request_logs: list[str]
     tickets: list[str]
-    load_errors: list[str]
 
 
 def prepare(conn: psycopg.Connection) -> Staging:
@@ -112,7 +111,6 @@ def prepare(conn: psycopg.Connection) -> Staging:
     return Staging(
         _types(conn, "stage_request_logs", REQUEST_LOG_COLUMNS),
         _types(conn, "stage_tickets", TICKET_COLUMNS),
-        _types(conn, "stage_load_errors", ERROR_COLUMNS),
     )
 
 
@@ -126,133 +124,74 @@ def _types(conn: psycopg.Connection, table: str, columns: Sequence[str]) -> list
     return [by_name[c] for c in columns]
 
 
-def _raw_json(text: str) -> str:
-    return text
-
-
-def _jsonb(text: str | None) -> Jsonb | None:
-    # Our JSON is already serialised (to_json): hand it to the jsonb dumper unchanged.
-    return None if text is None else Jsonb(text, dumps=_raw_json)
-
-
-_LOG_JSONB = [i for i, c in enumerate(REQUEST_LOG_COLUMNS) if c in ("query", "raw")]
-
-
-def _request_log_row(row: tuple[Any, ...]) -> list[Any]:
-    values = list(row)
-    for index in _LOG_JSONB:
-        values[index] = _jsonb(values[index])
-    return values
-
-
-_KEY = (TICKET_COLUMNS.index("observed_date"), TICKET_COLUMNS.index("offer_id"))
-_RANK = (TICKET_COLUMNS.index("raw_seq"), TICKET_COLUMNS.index("price"), TICKET_COLUMNS.index("item_path"))
-
-
-def _dedupe(docs: Sequence[ParsedDocument]) -> dict[tuple[Any, Any], tuple[Any, ...]]:
-    """One row per ticket key: the highest raw_seq, then (one body listing an offer twice) the
-    cheaper price, then the smaller item_path. Always done here, never by SQL ordering, so a clean
-    run and a rerun after a crash (other batch boundaries) choose the same row."""
-    day, offer = _KEY
-    seq, price, path = _RANK
-    best: dict[tuple[Any, Any], tuple[Any, ...]] = {}
-    for doc in docs:
-        for row in doc.tickets:
-            key = (row[day], row[offer])
-            held = best.get(key)
-            if held is None or (-row[seq], row[price], row[path]) < (-held[seq], held[price], held[path]):
-                best[key] = row
-    return best
-
-
-def write_batch(
-    conn: psycopg.Connection, staging: Staging, docs: Sequence[ParsedDocument], source: str, max_seq: int
-) -> BatchResult:
+def write_batch(conn: psycopg.Connection, batch: EncodedBatch, source: str) -> BatchResult:
     try:
-        return _write(conn, staging, docs, source, max_seq, direct=True)
+        return _write(conn, batch, source, direct=True)
     except psycopg.errors.UniqueViolation:  # rolled back: nothing of the batch is left
-        return _write(conn, staging, docs, source, max_seq, direct=False)
+        return _write(conn, batch, source, direct=False)
 
 
-def _write(
-    conn: psycopg.Connection,
-    staging: Staging,
-    docs: Sequence[ParsedDocument],
-    source: str,
-    max_seq: int,
-    *,
-    direct: bool,
-) -> BatchResult:
+def _write(conn: psycopg.Connection, batch: EncodedBatch, source: str, *, direct: bool) -> BatchResult:
     result = BatchResult()
-    tickets = _dedupe(docs)
     with conn.transaction(), conn.cursor() as cur:
         log_table = "aviasales.request_logs" if direct else "stage_request_logs"
-        with _copy(cur, log_table, REQUEST_LOG_COLUMNS, staging.request_logs) as copy:
-            for doc in docs:
-                copy.write_row(_request_log_row(doc.request_log))
+        _copy(cur, log_table, REQUEST_LOG_COLUMNS, batch.request_logs_copy)
         if direct:
-            result.request_logs = len(docs)
+            result.request_logs = batch.documents
         else:
             cur.execute(_INSERT_REQUEST_LOGS)
             result.request_logs = cur.rowcount
-        if tickets:
-            inserted, updated = _write_tickets(conn, cur, staging, tickets, direct)
+        if batch.tickets:
+            inserted, updated = _write_tickets(conn, cur, batch, direct)
             result.tickets_inserted, result.tickets_updated = inserted, updated
-        if any(doc.errors for doc in docs):
-            result.errors = _write_errors(cur, staging, docs)
-        cur.execute(_ADVANCE_WATERMARK, (source, max_seq))
+        if batch.errors:
+            result.errors = _write_errors(cur, batch.errors)
+        cur.execute(_ADVANCE_WATERMARK, (source, batch.max_seq))
     return result
 
 
 def _write_tickets(
-    conn: psycopg.Connection,
-    cur: psycopg.Cursor[Any],
-    staging: Staging,
-    tickets: dict[tuple[Any, Any], tuple[Any, ...]],
-    direct: bool,
+    conn: psycopg.Connection, cur: psycopg.Cursor[Any], batch: EncodedBatch, direct: bool
 ) -> tuple[int, int]:
     """(inserted, updated). Straight COPY when none of the keys exists yet (the common case: a
     new observation day); if one does, the COPY stops at the unique violation, is rolled back to
     its savepoint, and the batch's tickets go through the staging upsert instead."""
     if direct:
         try:
-            with conn.transaction(), _copy(cur, "aviasales.tickets", TICKET_COLUMNS, staging.tickets) as copy:
-                for row in tickets.values():
-                    copy.write_row(row)
-            return len(tickets), 0
+            with conn.transaction():
+                _copy(cur, "aviasales.tickets", TICKET_COLUMNS, batch.tickets_copy)
+            return batch.tickets, 0
         except psycopg.errors.UniqueViolation:
             pass  # rolled back to the savepoint: nothing of it is left
-    with _copy(cur, "stage_tickets", TICKET_COLUMNS, staging.tickets) as copy:
-        for row in tickets.values():
-            copy.write_row(row)
+    _copy(cur, "stage_tickets", TICKET_COLUMNS, batch.tickets_copy)
     inserted, updated = cur.execute(_UPSERT_TICKETS).fetchone() or (0, 0)
     return int(inserted), int(updated)
 
 
-def _write_errors(cur: psycopg.Cursor[Any], staging: Staging, docs: Sequence[ParsedDocument]) -> int:
-    with _copy(cur, "stage_load_errors", ERROR_COLUMNS, staging.load_errors) as copy:
-        for doc in docs:
-            for e in doc.errors:
-                fragment = _jsonb(to_json(e.fragment)) if e.fragment is not None else None
-                text = clean_text(e.fragment_text) if e.fragment_text is not None else None
-                copy.write_row(
-                    (e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text)
-                )
+def _write_errors(cur: psycopg.Cursor[Any], errors: Sequence[Quarantined]) -> int:
+    with cur.copy(f"COPY stage_load_errors ({_cols(ERROR_COLUMNS)}) FROM STDIN") as copy:
+        for e in errors:
+            fragment = Jsonb(to_json(e.fragment), dumps=_as_is) if e.fragment is not None else None
+            text = clean_text(e.fragment_text) if e.fragment_text is not None else None
+            copy.write_row((e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text))
     cur.execute(_INSERT_ERRORS)
     return cur.rowcount
 
 
-@contextmanager
-def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], types: list[str]) -> Iterator[Copy]:
+def _as_is(text: str) -> str:
+    return text  # already JSON (to_json)
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], payload: bytes) -> None:
+    """One binary COPY payload (encode.py made it, signature to trailer) into the table."""
     with cur.copy(f"COPY {table} ({_cols(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(types)
-        yield copy
+        copy.write(payload)
 
 
-def loaded_ids(conn: psycopg.Connection, raw_ids: Sequence[str]) -> set[str]:
-    """Which of these documents are already in request_logs (for the overlap re-read)."""
-    rows = conn.execute("SELECT raw_id FROM aviasales.request_logs WHERE raw_id = ANY(%s)", (list(raw_ids),))
-    return {r[0] for r in rows.fetchall()}
+def loaded_ids_after(conn: psycopg.Connection, seq: int) -> frozenset[str]:
+    """The documents with raw_seq > seq already in request_logs (the overlap window re-read)."""
+    rows = conn.execute("SELECT raw_id FROM aviasales.request_logs WHERE raw_seq > %s", (seq,))
+    return frozenset(r[0] for r in rows.fetchall())
 
 
 def watermark(conn: psycopg.Connection, source: str) -> int:
