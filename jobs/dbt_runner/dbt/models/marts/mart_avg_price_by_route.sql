@@ -1,7 +1,9 @@
 {#- Price levels per route and departure month, for every airline together ('ALL') and each one,
     for every offer ('all'), non-stop ones ('direct') and the others ('with_stops').
-    Statistics are over price observations (one offer seen on one observation day).
-    Incremental by departure month: a new observation day rebuilds only the months it saw. -#}
+    Statistics are over price observations (one offer seen on one observation day), read from
+    int_route_month_daily_prices (the same observations grouped per observation day: no scan of
+    the fact). Incremental by departure month: a new observation day rebuilds only the months it
+    saw; medians stay exact (percentile_cont over every price of the month). -#}
 {{
     config(
         materialized="incremental",
@@ -13,20 +15,17 @@
     )
 }}
 
-{%- set changed_months = changed_partitions(ref("fct_price_observations"), "departure_month") %}
+{%- set changed_months = changed_partitions(ref("int_route_month_daily_prices"), "departure_month") %}
+{%- set levels = "route_id, origin, destination, trip_type, departure_month, grouping sets ((), (airline), (stops), (airline, stops))" %}
 
 with
 
-observations as (
-    select
-        *,
-        case when is_direct then 'direct' else 'with_stops' end as stops
-    from {{ ref("fct_price_observations") }}
-    where currency = '{{ var("mart_currency") }}'
-        and {{ partition_filter("departure_month", changed_months) }}
+daily as (
+    select * from {{ ref("int_route_month_daily_prices") }}
+    where {{ partition_filter("departure_month", changed_months) }}
 ),
 
-aggregated as (
+totals as (
     select
         route_id,
         origin,
@@ -36,17 +35,66 @@ aggregated as (
         case when grouping(airline) = 1 then 'ALL' else airline end as airline,
         case when grouping(stops) = 1 then 'all' else stops end as stops,
         min(currency) as currency,
-        round(avg(price), 2)::numeric(12, 2) as avg_price,
-        percentile_cont(0.5) within group (order by price)::numeric(12, 2) as median_price,
-        min(price)::numeric(12, 2) as min_price,
-        max(price)::numeric(12, 2) as max_price,
-        count(*) as offers_count,
-        count(distinct departure_date) as departure_dates_count,
+        -- avg(price) is sum ÷ count: the same division on the same exact sums
+        round(sum(price_sum) / sum(offers_count), 2)::numeric(12, 2) as avg_price,
+        min(min_price)::numeric(12, 2) as min_price,
+        max(max_price)::numeric(12, 2) as max_price,
+        sum(offers_count)::bigint as offers_count,
         max(loaded_at) as loaded_at
-    from observations
-    group by
-        route_id, origin, destination, trip_type, departure_month,
-        grouping sets ((), (airline), (stops), (airline, stops))
+    from daily
+    group by {{ levels }}
+),
+
+medians as (
+    select
+        route_id,
+        origin,
+        destination,
+        trip_type,
+        departure_month,
+        case when grouping(airline) = 1 then 'ALL' else airline end as airline,
+        case when grouping(stops) = 1 then 'all' else stops end as stops,
+        percentile_cont(0.5) within group (order by price)::numeric(12, 2) as median_price
+    from daily
+    cross join lateral unnest(daily.prices) as prices (price)
+    group by {{ levels }}
+),
+
+departure_dates as (
+    select
+        route_id,
+        origin,
+        destination,
+        trip_type,
+        departure_month,
+        case when grouping(airline) = 1 then 'ALL' else airline end as airline,
+        case when grouping(stops) = 1 then 'all' else stops end as stops,
+        count(distinct departure_date) as departure_dates_count
+    from daily
+    cross join lateral unnest(daily.departure_dates) as dates (departure_date)
+    group by {{ levels }}
+),
+
+aggregated as (
+    select
+        totals.route_id,
+        totals.origin,
+        totals.destination,
+        totals.trip_type,
+        totals.departure_month,
+        totals.airline,
+        totals.stops,
+        totals.currency,
+        totals.avg_price,
+        medians.median_price,
+        totals.min_price,
+        totals.max_price,
+        totals.offers_count,
+        departure_dates.departure_dates_count,
+        totals.loaded_at
+    from totals
+    inner join medians using (route_id, origin, destination, trip_type, departure_month, airline, stops)
+    inner join departure_dates using (route_id, origin, destination, trip_type, departure_month, airline, stops)
 )
 
 select
