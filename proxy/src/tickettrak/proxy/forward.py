@@ -81,6 +81,19 @@ class Answer:
         return Response(self.body, status_code=self.status, media_type=self.media_type, headers=self.headers)
 
 
+def _sendable(value: str | None) -> str | None:
+    """An upstream header value fit for the client's answer, else None (RAW keeps the original).
+    HTTP/1.1 header values are latin-1 without control characters; anything else would fail while
+    the answer is being sent — after the request was counted as answered."""
+    if not value:
+        return None
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return None if any((c < " " and c != "\t") or c == "\x7f" for c in value) else value
+
+
 def json_answer(status: int, payload: dict[str, Any], headers: dict[str, str]) -> Answer:
     return Answer(status, json.dumps(payload).encode(), headers)
 
@@ -279,8 +292,8 @@ class Forwarder:
             headers[REDACTED_HEADER] = "token"
         # From the RAW document's copy of the headers: scrubbed, should the upstream echo the token.
         recorded_headers = recorded.document["response"]["headers"]
-        if retry_after_header := recorded_headers.get("retry-after"):
+        if retry_after_header := _sendable(recorded_headers.get("retry-after")):
             headers["Retry-After"] = retry_after_header
         assert exchange.status is not None
-        media_type = recorded_headers.get("content-type", JSON_TYPE)
+        media_type = _sendable(recorded_headers.get("content-type")) or JSON_TYPE
         return Answer(exchange.status, recorded.content or b"", headers, media_type)

@@ -1,0 +1,63 @@
+"""Upstream header values a client cannot be sent (not latin-1, control characters) are dropped
+from the answer — the answer still goes out whole — and RAW keeps them as they came."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.integration.proxy.conftest import QUERIES, RUN_HEADERS, ProxyFactory
+
+pytestmark = [pytest.mark.integration]
+
+PATH = "/aviasales/v3/prices_for_dates"
+BODY = json.dumps({"success": False, "error": "rate limit exceeded"}).encode()
+
+
+async def _upstream(status_line: bytes, headers: list[bytes]) -> asyncio.Server:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        head = [status_line, *headers, b"Content-Length: %d" % len(BODY), b"Connection: close"]
+        writer.write(b"\r\n".join(head) + b"\r\n\r\n" + BODY)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "content_type", "sent_retry_after", "sent_type"),
+    [
+        ("30 \u20ac".encode(), "application/json; x=\u20ac".encode(), None, "application/json"),
+        (b"30", b"application/json; charset=utf-8", "30", "application/json; charset=utf-8"),
+    ],
+    ids=["not-latin-1", "ordinary"],
+)
+async def test_unsendable_upstream_header_values_are_dropped_from_the_answer(
+    proxy_factory: ProxyFactory,
+    retry_after: bytes,
+    content_type: bytes,
+    sent_retry_after: str | None,
+    sent_type: str,
+) -> None:
+    server = await _upstream(
+        b"HTTP/1.1 429 Too Many Requests", [b"Retry-After: " + retry_after, b"Content-Type: " + content_type]
+    )
+    try:
+        port = server.sockets[0].getsockname()[1]
+        proxy = await proxy_factory(f"http://127.0.0.1:{port}")
+        response = await proxy.client.get(PATH, params=QUERIES[PATH], headers=RUN_HEADERS)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert response.status_code == 429
+    assert response.json() == json.loads(BODY)
+    assert response.headers.get("retry-after") == sent_retry_after
+    assert response.headers["content-type"] == sent_type
+    [document] = proxy.documents()
+    recorded = document["response"]["headers"]
+    assert recorded["retry-after"].encode("utf-8", "surrogateescape") == retry_after
+    assert recorded["content-type"].encode("utf-8", "surrogateescape") == content_type
