@@ -61,3 +61,31 @@ async def test_unsendable_upstream_header_values_are_dropped_from_the_answer(
     recorded = document["response"]["headers"]
     assert recorded["retry-after"].encode("utf-8", "surrogateescape") == retry_after
     assert recorded["content-type"].encode("utf-8", "surrogateescape") == content_type
+
+
+async def test_a_request_cancelled_while_upstream_is_slow_is_counted_and_logged(
+    proxy_factory: ProxyFactory,
+) -> None:
+    """A client that gives up (or a shutdown) mid-request: one count under status 499 in
+    tickettrak_proxy_requests, as the request's log line says, not a silent gap in the metrics."""
+    arrived = asyncio.Event()
+
+    async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        arrived.set()
+        await asyncio.sleep(30)
+        writer.close()
+
+    server = await asyncio.start_server(never_answers, "127.0.0.1", 0)
+    try:
+        proxy = await proxy_factory(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        request = asyncio.create_task(proxy.client.get(PATH, params=QUERIES[PATH], headers=RUN_HEADERS))
+        await asyncio.wait_for(arrived.wait(), timeout=10)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+    finally:
+        server.close()
+        await server.wait_closed()
+    registry = proxy.state.metrics.registry
+    labels = {"endpoint": "prices_for_dates", "status": "499"}
+    assert registry.get_sample_value("tickettrak_proxy_requests_total", labels) == 1.0

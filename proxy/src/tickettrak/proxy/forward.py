@@ -81,6 +81,9 @@ class Answer:
         return Response(self.body, status_code=self.status, media_type=self.media_type, headers=self.headers)
 
 
+CANCELLED_STATUS = 499  # a request that ended without an answer (metrics and log line only)
+
+
 def _sendable(value: str | None) -> str | None:
     """An upstream header value fit for the client's answer, else None (RAW keeps the original).
     HTTP/1.1 header values are latin-1 without control characters; anything else would fail while
@@ -176,8 +179,11 @@ class Forwarder:
         try:
             answer = await self._handle(items, run_header, date_header, request_id, line)
         except asyncio.CancelledError:
-            line["outcome"] = "cancelled"  # shutdown: still one line for the request
-            self.log_line(line, 500, "GET")
+            # The client went away or the proxy is shutting down: still one line and one count
+            # for the request, as 499 ("client closed request", nginx's code: no answer was sent).
+            line["outcome"] = "cancelled"
+            self.state.metrics.count_request(self.endpoint, CANCELLED_STATUS)
+            self.log_line(line, CANCELLED_STATUS, "GET")
             raise
         except Exception:
             # Never a bare 500 without a reason (and never a traceback with data in the answer).
