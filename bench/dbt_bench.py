@@ -10,6 +10,13 @@ run_results.json, the models' and the tests' own execution times.
 
     .venv/bin/python bench/dbt_bench.py                 # 1M and 5M
     .venv/bin/python bench/dbt_bench.py --sizes 200000  # a quick look
+    git archive <rev> jobs/dbt_runner/dbt | tar -x -C /tmp/old
+    .venv/bin/python bench/dbt_bench.py --compare /tmp/old/jobs/dbt_runner/dbt  # old vs new
+
+With --compare, each size's history is generated once and copied (CREATE DATABASE ... TEMPLATE)
+into one database per project; the builds are interleaved on the same machine at the same time
+(full: old then new; incremental run i: the same new day added to both, then old and new, the
+order alternating between runs), so a shared machine's load falls on both alike.
 
 Goal (issue 6): the incremental build takes at most 10% of the full build.
 Peak memory (issue 10): while each build runs, a thread samples every 0.2 s (psutil) the RSS of
@@ -115,6 +122,7 @@ class PeakMemory:
 
 @dataclass
 class Measurement:
+    project: str  # "new" (the repository's) or "old" (--compare)
     observations: int
     days: int
     full: Build
@@ -140,14 +148,19 @@ class Measurement:
 
 
 def _dbt(
-    command: list[str], dsn: str, workspace_dir: Path, quiet: bool, postgres_pid: int | None = None
+    command: list[str],
+    dsn: str,
+    workspace_dir: Path,
+    project: Path,
+    quiet: bool,
+    postgres_pid: int | None = None,
+    threads: int | None = None,
 ) -> Build:
-    project = workspace_dir.parent / "project"  # a snapshot: edits during a long run do not leak in
     from tickettrak.dbt_runner.profile import profile_from_dsn
     from tickettrak.dbt_runner.runner import DbtWorkspace, run_dbt
 
-    # The profile's default threads: what `tickettrak transform` uses.
-    profile = profile_from_dsn(dsn)
+    # The profile's default threads (what `tickettrak transform` uses) unless --threads says.
+    profile = profile_from_dsn(dsn) if threads is None else profile_from_dsn(dsn, threads)
     memory = PeakMemory(postgres_pid) if postgres_pid else None
     sink = io.StringIO()
     started = time.perf_counter()
@@ -178,8 +191,16 @@ def _dbt(
 
 
 def measure(
-    server: Any, size: int, workdir: Path, quiet: bool, incremental_runs: int, settle: bool
-) -> Measurement:
+    server: Any,
+    size: int,
+    workdir: Path,
+    projects: dict[str, Path],
+    quiet: bool,
+    incremental_runs: int,
+    settle: bool,
+    threads: int | None,
+) -> list[Measurement]:
+    """One history of `size` observations, copied for each project; the builds interleaved."""
     import psycopg
 
     from tickettrak.loader.schema import migrate
@@ -192,82 +213,110 @@ def measure(
         routes=ROUTES,
         cheapest_days=45,
     )
-    name = f"bench_{size}"
-    with psycopg.connect(str(server.get_uri("postgres")), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-        admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    dsn = str(server.get_uri(name))
+    source = f"bench_{size}"
+    names = {label: f"bench_{size}_{label}" for label in projects}
 
-    def add_day(offset: int) -> None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+    def admin(*statements: str) -> None:
+        with psycopg.connect(str(server.get_uri("postgres")), autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement.encode())
+
+    def add_day(name: str, offset: int) -> None:
+        with psycopg.connect(str(server.get_uri(name)), autocommit=True) as conn:
             day = history.first_observed + timedelta(days=offset)
             conn.execute(insert_days_sql(history, day, 1).encode())
 
+    admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in [source, *names.values()]))
+    admin(f'CREATE DATABASE "{source}"')
     print(f"[{size:,}] generating {days} observation days ...", file=sys.stderr)
     started = time.perf_counter()
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(str(server.get_uri(source)), autocommit=True) as conn:
         migrate(conn)
     for offset in range(days):
-        add_day(offset)
-    with psycopg.connect(dsn, autocommit=True) as conn:
+        add_day(source, offset)
+    with psycopg.connect(str(server.get_uri(source)), autocommit=True) as conn:
         conn.execute(b"VACUUM ANALYZE")
         rows = conn.execute(b"select count(*) from aviasales.tickets").fetchone()
     observations = int(rows[0]) if rows else 0
+    # The same rows for every project: copies of the generated database.
+    admin(*(f'CREATE DATABASE "{name}" TEMPLATE "{source}"' for name in names.values()))
+    admin(f'DROP DATABASE "{source}"')
     print(f"[{size:,}] {observations:,} rows in {time.perf_counter() - started:.0f}s", file=sys.stderr)
 
-    workspace = workdir / name
-    _dbt(["parse"], dsn, workspace, quiet)  # parsing is the same for both: keep it out of the timings
     postgres_pid = server.get_pid()
-    full = _dbt(["build", "--full-refresh"], dsn, workspace, quiet, postgres_pid)
-    print(f"[{size:,}] full build {full}", file=sys.stderr)
+
+    def build(label: str, command: list[str], memory: bool = True) -> Build:
+        name = names[label]
+        return _dbt(
+            command,
+            str(server.get_uri(name)),
+            workdir / name,
+            projects[label],
+            quiet,
+            postgres_pid if memory else None,
+            threads,
+        )
+
+    fulls: dict[str, Build] = {}
+    for label in projects:
+        build(label, ["parse"], memory=False)  # the same for both builds: kept out of the timings
+    for label in projects:
+        fulls[label] = build(label, ["build", "--full-refresh"])
+        print(f"[{size:,}] {label}: full build {fulls[label]}", file=sys.stderr)
     if settle:
         # Not timed. The full refresh has just written every table: autovacuum would now vacuum
         # them all (GBs at 5M rows) while the incremental build runs, on a shared 2-core machine.
         # A daily run meets tables vacuumed long ago: do it now, outside the measurement.
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(b"VACUUM ANALYZE")
-    incrementals = []
+        for name in names.values():
+            with psycopg.connect(str(server.get_uri(name)), autocommit=True) as conn:
+                conn.execute(b"VACUUM ANALYZE")
+    incrementals: dict[str, list[Build]] = {label: [] for label in projects}
     for run in range(incremental_runs):
-        add_day(days + run)
-        incrementals.append(_dbt(["build"], dsn, workspace, quiet, postgres_pid))
-        # Kept for a look at the nodes' own times (run_results.json is rewritten by every run).
-        shutil.copy(
-            workspace / "target" / "run_results.json", workspace / f"run_results_incremental_{run + 1}.json"
-        )
-        print(f"[{size:,}] incremental build {incrementals[-1]}", file=sys.stderr)
+        order = list(projects) if run % 2 == 0 else list(reversed(projects))
+        for label in order:
+            add_day(names[label], days + run)
+        for label in order:
+            incrementals[label].append(build(label, ["build"]))
+            # Kept for a look at the nodes' own times (run_results.json is rewritten by every run).
+            workspace = workdir / names[label]
+            shutil.copy(
+                workspace / "target" / "run_results.json",
+                workspace / f"run_results_incremental_{run + 1}.json",
+            )
+            print(f"[{size:,}] {label}: incremental build {incrementals[label][-1]}", file=sys.stderr)
 
-    with psycopg.connect(str(server.get_uri("postgres")), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
-    return Measurement(observations, days, full, incrementals)
+    admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names.values()))
+    return [Measurement(label, observations, days, fulls[label], incrementals[label]) for label in projects]
 
 
 def print_tables(results: list[Measurement]) -> None:
     print(
-        "| observations | days | full build | rows/s (full) | incremental build (+1 day, median of n) "
-        "| ratio | models only: full | incremental | ratio | tests: full | incremental | nodes | load avg |"
+        "| project | observations | days | full build | rows/s (full) "
+        "| incremental build (+1 day, median of n) | ratio | models only: full | incremental | ratio "
+        "| tests: full | incremental | nodes | load avg |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         inc = r.incremental
         runs = ", ".join(f"{b.wall_s:.1f}" for b in r.incrementals)
         loads = sorted({round(b.load_average, 1) for b in [r.full, *r.incrementals]})
         print(
-            f"| {r.observations:,} | {r.days} | {r.full.wall_s:.1f} s | {r.rows_per_s:,.0f} "
+            f"| {r.project} | {r.observations:,} | {r.days} | {r.full.wall_s:.1f} s | {r.rows_per_s:,.0f} "
             f"| {inc.wall_s:.1f} s (n={len(r.incrementals)}: {runs}) | {r.ratio:.1%} "
             f"| {r.full.models_s:.1f} s | {inc.models_s:.1f} s | {r.models_ratio:.1%} "
             f"| {r.full.tests_s:.1f} s | {inc.tests_s:.1f} s | {inc.nodes} | {loads[0]}-{loads[-1]} |"
         )
     print()
     print(
-        "| observations | dbt process peak RSS: full | incremental | (at start) "
+        "| project | observations | dbt process peak RSS: full | incremental | (at start) "
         "| PostgreSQL peak PSS: full | incremental |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         inc_dbt = max(b.dbt_peak_rss_mb for b in r.incrementals)
         inc_pg = max(b.postgres_peak_pss_mb for b in r.incrementals)
         print(
-            f"| {r.observations:,} | {r.full.dbt_peak_rss_mb:.0f} MB | {inc_dbt:.0f} MB "
+            f"| {r.project} | {r.observations:,} | {r.full.dbt_peak_rss_mb:.0f} MB | {inc_dbt:.0f} MB "
             f"| {r.full.dbt_start_rss_mb:.0f} MB | {r.full.postgres_peak_pss_mb:.0f} MB "
             f"({r.full.postgres_peak_processes} processes) | {inc_pg:.0f} MB |"
         )
@@ -298,6 +347,16 @@ def main() -> None:
         help="the dbt project to measure (default: the repository's), e.g. an older revision's "
         "exported with `git archive` to compare before and after a change",
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD_PROJECT",
+        help="also measure this dbt project (e.g. an older revision's, exported with `git archive`) "
+        "on a copy of the same data, its builds interleaved with the measured project's",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="dbt threads (default: the profile's, what `tickettrak transform` uses)"
+    )
     parser.add_argument("--verbose", action="store_true", help="show dbt's output")
     args = parser.parse_args()
 
@@ -306,13 +365,30 @@ def main() -> None:
 
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(args.workdir / "project", ignore_errors=True)
-    shutil.copytree(args.project or project_dir(), args.workdir / "project")
+    # Snapshots: edits to the repository during a long run do not leak in.
+    sources = {"new": args.project or project_dir()}
+    if args.compare:
+        sources = {"old": args.compare, **sources}
+    projects = {}
+    for label, source in sources.items():
+        projects[label] = args.workdir / f"project_{label}"
+        shutil.rmtree(projects[label], ignore_errors=True)
+        shutil.copytree(source, projects[label])
     server = start_embedded(args.workdir / "postgres")
     try:
         results = [
-            measure(server, size, args.workdir, not args.verbose, args.incremental_runs, args.settle)
+            measurement
             for size in args.sizes
+            for measurement in measure(
+                server,
+                size,
+                args.workdir,
+                projects,
+                not args.verbose,
+                args.incremental_runs,
+                args.settle,
+                args.threads,
+            )
         ]
     finally:
         server.cleanup()

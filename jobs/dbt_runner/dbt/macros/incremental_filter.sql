@@ -31,3 +31,25 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- Post-hook of int_daily_prices_relativized: a re-collected day may drop a departure date's
+    only observations; delete+insert replaces the departure dates the run wrote rows for and so
+    never sees it. Delete the rows of this table, on the days mart_price_dynamics rewrote in this
+    run, that no longer have their mart_price_dynamics row. -#}
+{% macro delete_vanished_departures() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as t
+        where t.dbt_batch_at <> {{ batch_timestamp() }}
+            and t.observed_date in (
+                select distinct observed_date from {{ ref("mart_price_dynamics") }}
+                where dbt_batch_at = {{ batch_timestamp() }}
+            )
+            and not exists (
+                select 1 from {{ ref("mart_price_dynamics") }} as d
+                where d.route_id = t.route_id
+                    and d.trip_type = t.trip_type
+                    and d.departure_date = t.departure_date
+                    and d.observed_date = t.observed_date
+            )
+    {%- endif -%}
+{%- endmacro %}

@@ -16,8 +16,6 @@
 }}
 
 {%- set changed_months = changed_partitions(ref("int_route_month_daily_prices"), "departure_month") %}
-{%- set levels = "route_id, origin, destination, trip_type, departure_month, grouping sets ((), (airline), (stops), (airline, stops))" %}
-
 with
 
 daily as (
@@ -25,7 +23,20 @@ daily as (
     where {{ partition_filter("departure_month", changed_months) }}
 ),
 
-totals as (
+observations as (
+    -- One row per observation again (its price; its departure date while the shorter list lasts):
+    -- the daily row's own totals are counted once, on its first observation.
+    select
+        daily.*,
+        observation.price,
+        observation.departure_date,
+        observation.position = 1 as is_first_of_day
+    from daily
+    cross join lateral unnest(daily.prices, daily.departure_dates)
+        with ordinality as observation (price, departure_date, position)
+),
+
+aggregated as (
     select
         route_id,
         origin,
@@ -35,66 +46,18 @@ totals as (
         case when grouping(airline) = 1 then 'ALL' else airline end as airline,
         case when grouping(stops) = 1 then 'all' else stops end as stops,
         min(currency) as currency,
-        -- avg(price) is sum ÷ count: the same division on the same exact sums
-        round(sum(price_sum) / sum(offers_count), 2)::numeric(12, 2) as avg_price,
+        -- avg(price) = sum ÷ count: the same division of the same exact (numeric) sum
+        round(sum(price_sum) filter (where is_first_of_day) / count(*), 2)::numeric(12, 2) as avg_price,
+        percentile_cont(0.5) within group (order by price)::numeric(12, 2) as median_price,
         min(min_price)::numeric(12, 2) as min_price,
         max(max_price)::numeric(12, 2) as max_price,
-        sum(offers_count)::bigint as offers_count,
+        count(*) as offers_count,
+        count(distinct departure_date) as departure_dates_count,
         max(loaded_at) as loaded_at
-    from daily
-    group by {{ levels }}
-),
-
-medians as (
-    select
-        route_id,
-        origin,
-        destination,
-        trip_type,
-        departure_month,
-        case when grouping(airline) = 1 then 'ALL' else airline end as airline,
-        case when grouping(stops) = 1 then 'all' else stops end as stops,
-        percentile_cont(0.5) within group (order by price)::numeric(12, 2) as median_price
-    from daily
-    cross join lateral unnest(daily.prices) as prices (price)
-    group by {{ levels }}
-),
-
-departure_dates as (
-    select
-        route_id,
-        origin,
-        destination,
-        trip_type,
-        departure_month,
-        case when grouping(airline) = 1 then 'ALL' else airline end as airline,
-        case when grouping(stops) = 1 then 'all' else stops end as stops,
-        count(distinct departure_date) as departure_dates_count
-    from daily
-    cross join lateral unnest(daily.departure_dates) as dates (departure_date)
-    group by {{ levels }}
-),
-
-aggregated as (
-    select
-        totals.route_id,
-        totals.origin,
-        totals.destination,
-        totals.trip_type,
-        totals.departure_month,
-        totals.airline,
-        totals.stops,
-        totals.currency,
-        totals.avg_price,
-        medians.median_price,
-        totals.min_price,
-        totals.max_price,
-        totals.offers_count,
-        departure_dates.departure_dates_count,
-        totals.loaded_at
-    from totals
-    inner join medians using (route_id, origin, destination, trip_type, departure_month, airline, stops)
-    inner join departure_dates using (route_id, origin, destination, trip_type, departure_month, airline, stops)
+    from observations
+    group by
+        route_id, origin, destination, trip_type, departure_month,
+        grouping sets ((), (airline), (stops), (airline, stops))
 )
 
 select
