@@ -51,6 +51,8 @@ CHECKSUM_MODELS = (
     "dwh.mart_best_time_to_buy",
     "dwh.mart_best_weekday_to_buy",
     "dwh.mart_optimal_purchase_dates",
+    "dwh.int_daily_prices_relativized",
+    "dwh.int_route_month_daily_prices",
     "dwh.dim_route",
     "dwh.dim_airport",
     "dwh.dim_airline",
@@ -83,7 +85,7 @@ def test_build_is_green_and_avg_price_mart_equals_independent_sql(
     assert mart == independent
 
     # Schemas are exactly ods and dwh (no target-prefixed schemas).
-    schemas = {row[0] for row in warehouse.query("select table_schema from information_schema.tables")}
+    schemas = {str(row[0]) for row in warehouse.query("select table_schema from information_schema.tables")}
     assert {"ods", "dwh"} <= schemas
     assert not {s for s in schemas if s.endswith(("_ods", "_dwh"))}
 
@@ -110,24 +112,53 @@ def test_build_is_green_and_avg_price_mart_equals_independent_sql(
     assert dynamics_mismatch == [(0,)]
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "new_day",  # the daily case the bench measures
+        "new_day_and_recollected_old_day",
+        "recollected_last_day_drops_a_departure_date",
+    ],
+)
 def test_incremental_run_equals_full_rebuild(
-    transform: Callable[..., TransformResult], warehouse: Warehouse
+    transform: Callable[..., TransformResult], warehouse: Warehouse, change: str
 ) -> None:
     assert transform().exit_code == 0
     history = warehouse.history
-    next_day = history.last_observed + timedelta(days=1)
-    warehouse.execute(insert_days_sql(history, next_day, 1))
-    # A re-collected old day too: its tickets get a new load time and new prices.
-    warehouse.execute(
-        f"update aviasales.tickets set price = price + 111, loaded_at = now() "
-        f"where observed_date = '{history.first_observed + timedelta(days=2)}'"
-    )
+    days = history.observation_days
+    if change.startswith("new_day"):
+        warehouse.execute(insert_days_sql(history, history.last_observed + timedelta(days=1), 1))
+        days += 1
+    if change == "new_day_and_recollected_old_day":
+        # A re-collected old day: its tickets get a new load time and new prices.
+        warehouse.execute(
+            f"update aviasales.tickets set price = price + 111, loaded_at = now() "
+            f"where observed_date = '{history.first_observed + timedelta(days=2)}'"
+        )
+    if change == "recollected_last_day_drops_a_departure_date":
+        # The farthest departure date was seen on the last day only: re-collected without it, it
+        # has no observation left (the incremental models must drop it, not keep stale rows).
+        last, farthest = history.last_observed, history.last_observed + timedelta(days=history.horizon_days)
+        warehouse.execute(
+            f"delete from aviasales.tickets where observed_date = '{last}' and departure_date = '{farthest}'"
+        )
+        warehouse.execute(
+            f"update aviasales.tickets set price = price + 7, loaded_at = now() "
+            f"where observed_date = '{last}'"
+        )
+        warehouse.execute(
+            f"update aviasales.request_logs set loaded_at = now() where logical_date = '{last}'"
+        )
 
     incremental = transform()
     assert incremental.exit_code == 0, incremental.output
     after_incremental = _checksums(warehouse)
-    days = warehouse.query("select count(distinct observed_date) from dwh.fct_price_observations")
-    assert days == [(history.observation_days + 1,)]
+    observed = warehouse.query("select count(distinct observed_date) from dwh.fct_price_observations")
+    assert observed == [(days,)]
+    if change == "recollected_last_day_drops_a_departure_date":
+        assert warehouse.query(
+            f"select count(*) from dwh.int_daily_prices_relativized where departure_date = '{farthest}'"
+        ) == [(0,)]
 
     full = transform("--full-refresh")
     assert full.exit_code == 0, full.output

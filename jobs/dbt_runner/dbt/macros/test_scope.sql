@@ -33,8 +33,15 @@
     {%- if flags.FULL_REFRESH or fact is none -%}
         {{ return("true") }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute="name") | list -%}
-    {%- set day_column = "observed_date" if "observed_date" in columns else "logical_date" -%}
+    {#- Request logs (the source and its staging view) are dated by logical_date, the rest by
+        observed_date: told by the name, not by asking the catalog (a query per test). -#}
+    {%- set identifier = relation.identifier if relation.identifier is defined else none -%}
+    {%- if identifier is none -%}
+        {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute="name") | list -%}
+        {%- set day_column = "observed_date" if "observed_date" in columns else "logical_date" -%}
+    {%- else -%}
+        {%- set day_column = "logical_date" if "request_logs" in identifier else "observed_date" -%}
+    {%- endif -%}
     {#- The days come from the request logs (one row per exchange: ~30x smaller than tickets, and a
         ticket's observed_date is its request's logical date); every test asks, so it must be cheap. -#}
     {%- set request_logs = adapter.get_relation(

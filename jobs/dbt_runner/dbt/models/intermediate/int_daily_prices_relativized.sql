@@ -17,7 +17,7 @@
         materialized="incremental",
         incremental_strategy="delete+insert",
         unique_key=["route_id", "trip_type", "departure_date"],
-        on_schema_change="fail",
+        on_schema_change="append_new_columns",
         post_hook=["{{ analyze_after_rebuild() }}", "{{ delete_vanished_departures() }}"],
     )
 }}
@@ -28,7 +28,12 @@
         "var min_observation_days must be at least 2: best-time-to-buy is never computed from a single extraction day"
     ) }}
 {%- endif %}
-{%- set changed_days = changed_partitions(ref("mart_price_dynamics"), "observed_date") %}
+{#- A table built before this model was incremental has no loaded_at: rebuild every row once
+    (on_schema_change adds the column). -#}
+{%- set upgrading = is_incremental() and execute
+    and "loaded_at" not in (adapter.get_columns_in_relation(this) | map(attribute="name") | list) %}
+{%- set partial_run = is_incremental() and not upgrading %}
+{%- set changed_days = changed_partitions(ref("mart_price_dynamics"), "observed_date") if partial_run else none %}
 
 with
 
@@ -54,7 +59,7 @@ as_of as (
     group by route_id, trip_type
 ),
 
-{% if is_incremental() %}
+{% if partial_run %}
 affected as (
     -- departure dates with an observation on a changed day, now or before this run
     select route_id, trip_type, departure_date
@@ -93,7 +98,7 @@ per_departure as (
     inner join as_of
         on as_of.route_id = daily.route_id
         and as_of.trip_type = daily.trip_type
-    {% if is_incremental() %}
+    {% if partial_run %}
     where (daily.route_id, daily.trip_type, daily.departure_date) in (select * from affected)
     {% endif %}
     window departure_window as (partition by daily.route_id, daily.trip_type, daily.departure_date)
