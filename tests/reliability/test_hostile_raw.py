@@ -80,6 +80,9 @@ def _body_texts(body: dict[str, Any]) -> dict[str, str]:
         "success_is_string": json.dumps({**body, "success": "true"}),
         "currency_is_list": json.dumps({**body, "currency": ["rub"]}),
         "deep_body": json.dumps({**body, "data": []})[:-1] + ', "deep": ' + deep + "}",
+        # deeper than BSON (kept as json_text) but JSON-readable: quarantined whole as the
+        # fragment of an error response; 520 levels is past what pickle takes (the load worker)
+        "deep_error_body": '{"success": false, "error": "x", "details": ' + "[" * 520 + "]" * 520 + "}",
         "duplicate_keys": json.dumps(body)[:-1] + ', "success": false}',
         "truncated": json.dumps(body)[: len(json.dumps(body)) // 2],
         "binary_garbage": "\ufffd\x01\x02PK\x03\x04",
@@ -111,8 +114,9 @@ def _fingerprint(dsn: str, good_ids: list[str]) -> tuple[Any, ...]:
     return tuple(row)
 
 
+@pytest.mark.parametrize("batch_size", [1000, 4], ids=["in-process", "through-the-worker"])
 def test_hostile_documents_never_crash_the_batch(
-    tt_env: Path, new_postgres_database: Any, fixtures_dir: Path
+    tt_env: Path, new_postgres_database: Any, fixtures_dir: Path, batch_size: int
 ) -> None:
     from tickettrak.common.embedded.mongo import open_raw_database
     from tickettrak.common.settings import load_settings
@@ -142,7 +146,7 @@ def test_hostile_documents_never_crash_the_batch(
     database = open_raw_database(load_settings())
     insert_documents(database["raw_exchanges"], docs)
     dsn = new_postgres_database()
-    run_load(dsn, database, batch_size=1000)  # one batch for everything: must not raise
+    run_load(dsn, database, batch_size=batch_size)  # 1000: one batch, in-process; must not raise
     database.client.close()
 
     with psycopg.connect(dsn) as conn:

@@ -89,7 +89,12 @@ def test_postgres_restart_mid_load_fails_cleanly_and_rerun_completes(
         time.sleep(0.05)
     assert loading.poll() is None, "the load finished before the restart: make the RAW set bigger"
     _restart(private_postgres)
-    _out, err = loading.communicate(timeout=120)
+    try:
+        _out, err = loading.communicate(timeout=120)
+    finally:
+        if loading.poll() is None:  # hung: do not leave it running after the test
+            loading.kill()
+            loading.wait(timeout=30)
     partial = watermark_of(dsn)
 
     assert loading.returncode != 0, "the load must not report success after losing its server"

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.raw_docs import generated_documents, insert_documents
+from tests.fixtures.raw_docs import generated_documents, insert_documents, recorded_documents
 from tests.integration.loader.test_crash_recovery import fingerprint, worker_pids
 from tickettrak.loader.loader import run_load
-from tickettrak.loader.pipeline import WorkerFailed
+from tickettrak.loader.pipeline import PipelineFailed, RawReadFailed, WorkerFailed
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +40,11 @@ def test_worker_path_and_in_process_path_load_the_same_rows(
     assert fingerprint(one_batch) == fingerprint(many_batches)
     assert fingerprint(one_batch)["tickets"][0] == DOCUMENTS * 4
     assert worker_pids(os.getpid()) == []  # the worker is gone once the load returns
+
+    # A rerun with nothing new re-reads only the overlap window (two batches): no worker for that.
+    seen_workers.clear()
+    again = run_load(many_batches, raw_store.database, batch_size=16, overlap=32, on_batch=spy)
+    assert (again.documents_already_loaded, again.documents_read, seen_workers) == (32, 0, [])
 
 
 def test_a_killed_worker_fails_the_load_and_the_rerun_completes_it(
@@ -97,8 +102,58 @@ def test_an_undecodable_raw_document_stops_the_load_with_the_reason(
         data[at : at + 4] = (len(data) * 2).to_bytes(4, "little")  # a length past the document's end
         db.execute("UPDATE documents SET v = ? WHERE rowid = ?", (bytes(data), rowid))
     dsn = new_postgres_database()
-    with pytest.raises(WorkerFailed, match="InvalidBSON") as failure:
+    with pytest.raises(PipelineFailed, match="InvalidBSON") as failure:
         run_load(dsn, database, batch_size=16)
-    expected = "reading RAW failed" if where == "read" else "encoding the RAW batch seq"
-    assert str(failure.value).startswith(expected), failure.value
+    if where == "read":
+        assert isinstance(failure.value, RawReadFailed), failure.value
+    else:
+        assert isinstance(failure.value, WorkerFailed), failure.value
+        assert str(failure.value).startswith("encoding the RAW batch seq"), failure.value
     assert 0 < fingerprint(dsn)["watermark"][0] <= 200  # all before it loaded, nothing from it on
+
+
+def test_payloads_load_exactly_what_psycopg_write_row_loads(postgres_dsn: str, fixtures_dir: Path) -> None:
+    """encode.py formats COPY rows with psycopg's private BinaryFormatter, without a connection:
+    the rows it loads must equal what psycopg's public `Copy.write_row` loads, for every
+    recorded API body and a generated set (this fails first if a psycopg release changes it)."""
+    import psycopg
+
+    from tickettrak.loader import writer
+    from tickettrak.loader.encode import _payload, _request_log_row, dedupe, parse_safely
+    from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS
+    from tickettrak.loader.schema import migrate
+
+    docs = [doc for _, doc in recorded_documents(fixtures_dir)]
+    docs += list(generated_documents(50, 3, first_seq=len(docs) + 1))
+    parsed = [parse_safely(doc) for doc in docs]
+    logs = [_request_log_row(doc.request_log) for doc in parsed]
+    tickets = list(dedupe(parsed).values())
+    assert len(tickets) > 150 and len(logs) == len(docs)
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        migrate(conn)
+        staging = writer.prepare(conn)
+        for table, columns, types, rows in (
+            ("request_logs", REQUEST_LOG_COLUMNS, staging.request_logs, logs),
+            ("tickets", TICKET_COLUMNS, staging.tickets, tickets),
+        ):
+            names = ", ".join(f'"{c}"' for c in columns)
+            for target in ("via_payload", "via_write_row"):
+                conn.execute(f"CREATE TEMP TABLE {target} (LIKE aviasales.{table} INCLUDING DEFAULTS)")
+            with conn.cursor() as cur:
+                with cur.copy(f"COPY via_payload ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.write(_payload(types, rows))
+                with cur.copy(f"COPY via_write_row ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(types)
+                    for row in rows:
+                        copy.write_row(row)
+                counts = cur.execute(
+                    "SELECT (SELECT count(*) FROM via_payload), (SELECT count(*) FROM via_write_row)"
+                )
+                assert counts.fetchone() == (len(rows), len(rows)), table
+                for a, b in (("via_payload", "via_write_row"), ("via_write_row", "via_payload")):
+                    cols = names.replace('"loaded_at", ', "")
+                    differ = cur.execute(
+                        f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}) d"
+                    )
+                    assert differ.fetchone() == (0,), table
+            conn.execute("DROP TABLE via_payload, via_write_row")

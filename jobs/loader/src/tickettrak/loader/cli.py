@@ -9,6 +9,8 @@ import typer
 from tickettrak.common.cli import fail, settings_or_exit
 
 LOG_FORMATS = ("auto", "console", "json")
+# The loaded ids of the overlap window are held in memory (both processes): keep the window bounded.
+MAX_OVERLAP = 100_000
 
 
 def load(
@@ -20,7 +22,13 @@ def load(
         int, typer.Option("--batch-size", min=1, max=100_000, help="RAW documents per transaction.")
     ] = 500,
     overlap: Annotated[
-        int, typer.Option("--overlap", min=0, help="Seqs below the watermark re-checked for late documents.")
+        int,
+        typer.Option(
+            "--overlap",
+            min=0,
+            max=MAX_OVERLAP,
+            help="Seqs below the watermark re-checked for late documents (reload all: --full-refresh).",
+        ),
     ] = 1000,
     wait_for_lock: Annotated[
         bool, typer.Option("--wait-for-lock", help="Wait for a running loader instead of exiting.")

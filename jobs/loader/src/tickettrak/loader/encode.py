@@ -31,6 +31,7 @@ from tickettrak.loader.parse import (
     ParsedDocument,
     Quarantined,
     Reason,
+    clean_text,
     parse_document,
     to_json,
 )
@@ -46,7 +47,9 @@ class EncodedBatch:
     tickets: int  # ticket rows in the payload (deduplicated by key)
     request_logs_copy: bytes
     tickets_copy: bytes
-    errors: list[Quarantined] = field(default_factory=list)
+    # load_errors rows (ERROR_COLUMNS), the fragment already JSON text: only strings and numbers
+    # cross the pipe (a fragment is any JSON an API sent: pickling a deeply nested one fails)
+    errors: list[tuple[Any, ...]] = field(default_factory=list)
     quarantined: Counter[str] = field(default_factory=Counter)
 
 
@@ -81,9 +84,31 @@ class BatchEncoder:
             tickets_copy=_payload(self.ticket_types, tickets.values()),
         )
         for doc in fresh:
-            batch.errors.extend(doc.errors)
+            batch.errors.extend(error_row(error) for error in doc.errors)
             batch.quarantined.update(error.reason for error in doc.errors)
         return batch
+
+
+ERROR_COLUMNS = ("raw_id", "raw_seq", "item_path", "reason", "detail", "fragment", "fragment_text")
+
+
+def error_row(error: Quarantined) -> tuple[Any, ...]:
+    """A quarantined item as its aviasales.load_errors row (ERROR_COLUMNS), fragment as JSON text."""
+    fragment, text = None, error.fragment_text
+    if error.fragment is not None:
+        try:
+            fragment = to_json(error.fragment)
+        except (RecursionError, ValueError, TypeError) as why:  # nested past what JSON writers take
+            text = f"fragment not kept as JSON ({type(why).__name__}); the RAW document holds it"
+    return (
+        error.raw_id,
+        error.raw_seq,
+        error.item_path,
+        error.reason,
+        clean_text(error.detail),
+        fragment,
+        clean_text(text) if text is not None else None,
+    )
 
 
 def _payload(types: list[str], rows: Any) -> bytes:

@@ -82,7 +82,10 @@ def run_load(
     started = time.monotonic()
     summary = LoadSummary()
     store = RawStore(raw_database)  # a reader: no writer lock; the caller owns the client
-    with psycopg.connect(dsn, autocommit=True, application_name="tickettrak-loader") as conn:
+    # UTF-8 whatever PGCLIENTENCODING says: the worker formats text as UTF-8 (encode.py).
+    with psycopg.connect(
+        dsn, autocommit=True, application_name="tickettrak-loader", client_encoding="utf8"
+    ) as conn:
         migrate(conn)
         _lock(conn, None if wait_for_lock else lock_grace_s)
         try:

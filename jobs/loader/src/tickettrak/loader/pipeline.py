@@ -11,7 +11,7 @@ The flow (bounded: at most `depth` batches are in flight, so memory stays flat):
     feeder thread --RAW BSON batches--> worker process --EncodedBatch--> caller (writes, in order)
 Everything goes through the worker in order, end and read errors included, so the caller sees
 exactly the sequence of batches the reader produced, then the end or the error.
-A load that fits in one batch is encoded in-process: starting a worker (~0.5 s) would cost more.
+A load of at most two batches is encoded in-process: starting a worker (~0.5 s) would cost more.
 
 If the parent dies (SIGKILL), the worker's next pipe read or write fails and it exits; it never
 touches PostgreSQL, so it cannot change what the parent committed. If the caller stops early
@@ -37,33 +37,47 @@ from tickettrak.common.raw_store import RawBson, RawStore
 from tickettrak.loader.encode import BatchEncoder, EncodedBatch
 
 _END = "end"
-_FAILED = "failed"
+_FAILED = "failed"  # (_FAILED, where, reason), where is _READ or _ENCODE
+_READ, _ENCODE = "read", "encode"
+# Loads of at most this many batches' worth of documents are encoded in-process: starting the
+# worker costs ~0.5 s.
+# Two covers a daily rerun with nothing new (the default overlap re-reads 1000 seqs = 2 batches).
+_IN_PROCESS_BATCHES = 2
 _HEADER = struct.Struct("!Q")  # each message: its length, then the pickle
 
 
-class WorkerFailed(RuntimeError):
-    """The worker (or the RAW read feeding it) failed; the message carries its traceback's last line."""
+class PipelineFailed(RuntimeError):
+    """The load stopped before writing the next batch; what committed stays committed."""
+
+
+class WorkerFailed(PipelineFailed):
+    """The worker failed or died; the message says on which batch (seqs) when it knows."""
+
+
+class RawReadFailed(PipelineFailed):
+    """Reading RAW failed (after the first batches: those raise the store's own error)."""
 
 
 def encoded_batches(
     store: RawStore, after_seq: int, batch_size: int, encoder: BatchEncoder, depth: int = 2
 ) -> Generator[EncodedBatch, None, None]:
     reader = store.read_raw_batches(after_seq, batch_size)
-    first = next(reader, None)
-    if first is None:
-        return
-    second = next(reader, None)
-    if second is None:  # everything fits in one batch: encode it here
-        yield encoder.encode(first)
-        return
-    yield from _through_worker(_ramped(_chain(first, second, reader), batch_size), encoder, depth)
+    read: list[list[RawBson]] = []
+    documents = 0
+    for batch in reader:
+        read.append(batch)
+        documents += len(batch)
+        if documents > _IN_PROCESS_BATCHES * batch_size:
+            yield from _through_worker(_ramped(_chain(read, reader), batch_size), encoder, depth)
+            return
+    while read:  # a small load (or a rerun that only re-reads the overlap window): no worker
+        yield encoder.encode(read.pop(0))
 
 
-def _chain(
-    first: list[RawBson], second: list[RawBson], rest: Iterator[list[RawBson]]
-) -> Iterator[list[RawBson]]:
-    yield first
-    yield second
+def _chain(read: list[list[RawBson]], rest: Iterator[list[RawBson]]) -> Iterator[list[RawBson]]:
+    """The batches already read, then the rest; popped, so none stays referenced once sent."""
+    while read:
+        yield read.pop(0)
     yield from rest
 
 
@@ -72,8 +86,12 @@ def _through_worker(
 ) -> Iterator[EncodedBatch]:
     # A plain `python -m` child, not multiprocessing: its spawn re-runs the caller's main module in
     # the child (any unguarded script calling run_load would run twice).
+    # -P: the working directory does not go first on the worker's sys.path (a stray bson.py there
+    # must not shadow the installed one).
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tickettrak.loader.pipeline"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, "-P", "-m", "tickettrak.loader.pipeline"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     to_worker, from_worker = worker.stdin, worker.stdout
     assert to_worker is not None and from_worker is not None
@@ -94,7 +112,7 @@ def _through_worker(
         except BaseException as error:  # the read failed: the worker passes the news on, in order
             if not stop.is_set():
                 with contextlib.suppress(OSError, ValueError):
-                    _send(to_worker, (_FAILED, f"reading RAW failed: {_describe(error)}"))
+                    _send(to_worker, (_FAILED, _READ, _describe(error)))
 
     feeder = threading.Thread(target=feed, name="tickettrak-raw-feeder", daemon=True)
     feeder.start()
@@ -107,7 +125,8 @@ def _through_worker(
             if message == _END:
                 return
             if isinstance(message, tuple) and message[:1] == (_FAILED,):
-                raise WorkerFailed(message[1])
+                _, where, reason = message
+                raise (RawReadFailed if where == _READ else WorkerFailed)(reason)
             in_flight.release()
             yield message
     finally:
@@ -160,12 +179,13 @@ def _work() -> None:
                 _send(outbox, message)
                 return
             try:
-                encoded = encoder.encode(message)
-            except Exception as error:
+                _send(outbox, encoder.encode(message))
+            except (BrokenPipeError, OSError):
+                raise
+            except BaseException as error:  # never a traceback on the loader's stderr: tell the parent
                 seqs = f"seq {message[0].seq}..{message[-1].seq}"
-                _send(outbox, (_FAILED, f"encoding the RAW batch {seqs} failed: {_describe(error)}"))
+                _send(outbox, (_FAILED, _ENCODE, f"encoding the RAW batch {seqs} failed: {_describe(error)}"))
                 return
-            _send(outbox, encoded)
     except (BrokenPipeError, OSError):  # the parent is gone: nothing left to do
         return
 

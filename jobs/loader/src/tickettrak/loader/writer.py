@@ -32,10 +32,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tickettrak.loader.encode import EncodedBatch
-from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS, Quarantined, clean_text, to_json
-
-ERROR_COLUMNS = ("raw_id", "raw_seq", "item_path", "reason", "detail", "fragment", "fragment_text")
+from tickettrak.loader.encode import ERROR_COLUMNS, EncodedBatch
+from tickettrak.loader.parse import REQUEST_LOG_COLUMNS, TICKET_COLUMNS
 
 
 def _cols(columns: Sequence[str]) -> str:
@@ -168,18 +166,20 @@ def _write_tickets(
     return int(inserted), int(updated)
 
 
-def _write_errors(cur: psycopg.Cursor[Any], errors: Sequence[Quarantined]) -> int:
+def _write_errors(cur: psycopg.Cursor[Any], rows: Sequence[tuple[Any, ...]]) -> int:
+    fragment_at = ERROR_COLUMNS.index("fragment")
     with cur.copy(f"COPY stage_load_errors ({_cols(ERROR_COLUMNS)}) FROM STDIN") as copy:
-        for e in errors:
-            fragment = Jsonb(to_json(e.fragment), dumps=_as_is) if e.fragment is not None else None
-            text = clean_text(e.fragment_text) if e.fragment_text is not None else None
-            copy.write_row((e.raw_id, e.raw_seq, e.item_path, e.reason, clean_text(e.detail), fragment, text))
+        for row in rows:
+            fragment = row[fragment_at]
+            values = list(row)
+            values[fragment_at] = None if fragment is None else Jsonb(fragment, dumps=_as_is)
+            copy.write_row(values)
     cur.execute(_INSERT_ERRORS)
     return cur.rowcount
 
 
 def _as_is(text: str) -> str:
-    return text  # already JSON (to_json)
+    return text  # already JSON (encode.error_row)
 
 
 def _copy(cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], payload: bytes) -> None:
