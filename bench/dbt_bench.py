@@ -198,7 +198,7 @@ def measure(
     quiet: bool,
     incremental_runs: int,
     settle: bool,
-    threads: int | None,
+    threads: dict[str, int | None],
 ) -> list[Measurement]:
     """One history of `size` observations, copied for each project; the builds interleaved."""
     import psycopg
@@ -254,7 +254,7 @@ def measure(
             projects[label],
             quiet,
             postgres_pid if memory else None,
-            threads,
+            threads[label],
         )
 
     fulls: dict[str, Build] = {}
@@ -357,6 +357,12 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, help="dbt threads (default: the profile's, what `tickettrak transform` uses)"
     )
+    parser.add_argument(
+        "--compare-threads",
+        type=int,
+        help="dbt threads for the --compare project (default: as --threads); with --compare set to "
+        "the same project, this compares thread counts",
+    )
     parser.add_argument("--verbose", action="store_true", help="show dbt's output")
     args = parser.parse_args()
 
@@ -387,7 +393,7 @@ def main() -> None:
                 not args.verbose,
                 args.incremental_runs,
                 args.settle,
-                args.threads,
+                {"new": args.threads, "old": args.compare_threads or args.threads},
             )
         ]
     finally:
