@@ -112,18 +112,11 @@ def _work_bare_copy(_: Path, dsn: str, prepared: Path) -> int:
     from tickettrak.loader.parse import TICKET_COLUMNS
     from tickettrak.loader.schema import migrate
 
-    columns = ", ".join(f'"{c}"' for c in TICKET_COLUMNS)
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate(conn)
         conn.execute("CREATE TABLE bench_tickets (LIKE aviasales.tickets INCLUDING ALL)")
         started = time.monotonic()
-        with (
-            conn.cursor() as cur,
-            cur.copy(f"COPY bench_tickets ({columns}) FROM STDIN") as copy,
-            prepared.open("rb") as f,
-        ):
-            while chunk := f.read(1 << 20):
-                copy.write(chunk)
+        _copy_file(conn, "bench_tickets", TICKET_COLUMNS, prepared)
         os.environ["BENCH_TIMED_S"] = str(time.monotonic() - started)  # the file read+COPY only
         row = conn.execute("SELECT count(*) FROM bench_tickets").fetchone()
         return int(row[0]) if row else 0
@@ -138,21 +131,19 @@ def _work_bare_copy_all(_: Path, dsn: str, prepared: Path) -> int:
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate(conn)
         started = time.monotonic()
-        for table, columns, path in (
-            ("request_logs", REQUEST_LOG_COLUMNS, _logs_file(prepared)),
-            ("tickets", TICKET_COLUMNS, prepared),
-        ):
-            names = ", ".join(f'"{c}"' for c in columns)
-            with (
-                conn.cursor() as cur,
-                cur.copy(f"COPY aviasales.{table} ({names}) FROM STDIN") as copy,
-                path.open("rb") as f,
-            ):
-                while chunk := f.read(1 << 20):
-                    copy.write(chunk)
+        _copy_file(conn, "aviasales.request_logs", REQUEST_LOG_COLUMNS, _logs_file(prepared))
+        _copy_file(conn, "aviasales.tickets", TICKET_COLUMNS, prepared)
         os.environ["BENCH_TIMED_S"] = str(time.monotonic() - started)
         row = conn.execute("SELECT count(*) FROM aviasales.tickets").fetchone()
         return int(row[0]) if row else 0
+
+
+def _copy_file(conn: Any, table: str, columns: tuple[str, ...], path: Path) -> None:
+    """One COPY (text format) of a prepared file into the table, read in 1 MiB chunks."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    with conn.cursor() as cur, cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy, path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            copy.write(chunk)
 
 
 def _logs_file(tickets_file: Path) -> Path:

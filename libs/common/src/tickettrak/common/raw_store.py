@@ -39,14 +39,15 @@ import itertools
 import json
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from tickettrak.common.settings import Settings
 
 RAW_COLLECTION = "raw_exchanges"
+_Item = TypeVar("_Item")
 SCHEMA_VERSION = 1
 WRITER_LOCK_FILE = "proxy-writer.lock"
 
@@ -453,33 +454,14 @@ class RawStore:
         return self.collection.database.codec_options
 
     def _read_montydb_raw(self, path: Path, after_seq: int, batch_size: int) -> Iterator[list[RawBson]]:
-        import sqlite3
-
         from bson.raw_bson import RawBSONDocument
 
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        try:
-            last_rowid, batch = 0, []
-            while True:
-                rows = conn.execute(
-                    "SELECT rowid, v FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (last_rowid, batch_size),
-                ).fetchall()
-                for rowid, value in rows:
-                    last_rowid = rowid
-                    data = bytes(value)
-                    seq = RawBSONDocument(data).get("seq")
-                    if isinstance(seq, int) and not isinstance(seq, bool) and seq > after_seq:
-                        batch.append(RawBson(seq, data))
-                if len(batch) >= batch_size or (batch and len(rows) < batch_size):
-                    batch.sort(key=lambda doc: doc.seq)
-                    for start in range(0, len(batch), batch_size):
-                        yield batch[start : start + batch_size]
-                    batch = []
-                if len(rows) < batch_size:
-                    return
-        finally:
-            conn.close()
+        def read(value: Any) -> tuple[Any, RawBson]:
+            data = bytes(value)
+            seq = RawBSONDocument(data).get("seq")  # the top level only: nested parts stay bytes
+            return seq, RawBson(seq if isinstance(seq, int) else 0, data)
+
+        return _scan_montydb(path, after_seq, batch_size, read)
 
     def _montydb_file(self) -> Path | None:
         """The SQLite file behind a montydb SQLite collection (None for other stores)."""
@@ -493,33 +475,15 @@ class RawStore:
         return path if path.exists() else None
 
     def _read_montydb(self, path: Path, after_seq: int, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-        import sqlite3
-
         from montydb.types import bson as monty_bson
 
         options = self.collection.database.codec_options
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        try:
-            last_rowid, batch = 0, []
-            while True:
-                rows = conn.execute(
-                    "SELECT rowid, v FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                    (last_rowid, batch_size),
-                ).fetchall()
-                for rowid, value in rows:
-                    last_rowid = rowid
-                    doc: dict[str, Any] = monty_bson.document_decode(value, codec_options=options)
-                    seq = doc.get("seq")
-                    if isinstance(seq, int) and seq > after_seq:
-                        batch.append(doc)
-                if len(batch) >= batch_size or (batch and len(rows) < batch_size):
-                    batch.sort(key=_seq)
-                    yield from _chunks(batch, batch_size)
-                    batch = []
-                if len(rows) < batch_size:
-                    return
-        finally:
-            conn.close()
+
+        def read(value: Any) -> tuple[Any, dict[str, Any]]:
+            doc: dict[str, Any] = monty_bson.document_decode(value, codec_options=options)
+            return doc.get("seq"), doc
+
+        return _scan_montydb(path, after_seq, batch_size, read)
 
     def count_after(self, after_seq: int) -> int | None:
         """How many documents have seq > after_seq; None where that would cost a full decode
@@ -558,6 +522,39 @@ class RawStore:
         return sorted(keys)
 
 
+def _scan_montydb(
+    path: Path, after_seq: int, batch_size: int, read: Callable[[Any], tuple[Any, _Item]]
+) -> Iterator[list[_Item]]:
+    """Documents with seq > after_seq from montydb's SQLite file, `batch_size` at a time, each batch
+    sorted by seq: a read-only connection of its own, one short keyset query per batch; `read`
+    turns a stored value into (seq, item)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        last_rowid = 0
+        batch: list[tuple[int, _Item]] = []
+        while True:
+            rows = conn.execute(
+                "SELECT rowid, v FROM documents WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (last_rowid, batch_size),
+            ).fetchall()
+            for rowid, value in rows:
+                last_rowid = rowid
+                seq, item = read(value)
+                if isinstance(seq, int) and not isinstance(seq, bool) and seq > after_seq:
+                    batch.append((seq, item))
+            if len(batch) >= batch_size or (batch and len(rows) < batch_size):
+                batch.sort(key=lambda pair: pair[0])
+                for start in range(0, len(batch), batch_size):
+                    yield [item for _, item in batch[start : start + batch_size]]
+                batch = []
+            if len(rows) < batch_size:
+                return
+    finally:
+        conn.close()
+
+
 class RawBson(NamedTuple):
     """One RAW document as stored: its seq (read from the top level) and its BSON bytes."""
 
@@ -575,11 +572,6 @@ def _montydb_uses_bson() -> bool:
 
 def _seq(document: Mapping[str, Any]) -> int:
     return int(document["seq"])
-
-
-def _chunks(documents: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(documents), size):
-        yield documents[start : start + size]
 
 
 def _json_text_success(document: Mapping[str, Any]) -> bool:
