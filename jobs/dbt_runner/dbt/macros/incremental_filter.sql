@@ -34,15 +34,20 @@
 
 {#- Post-hook of int_daily_prices_relativized: a re-collected day may drop a departure date's
     only observations; delete+insert replaces the departure dates the run wrote rows for and so
-    never sees it. Delete the rows of this table, on the days mart_price_dynamics rewrote in this
-    run, that no longer have their mart_price_dynamics row. -#}
+    never sees it. Delete the rows of this table that no longer have their mart_price_dynamics row,
+    on every day mart_price_dynamics changed since this table last saw it: the days are chosen by
+    loaded_at (newer than this table's newest row not written by this run), not by "rewritten in
+    this dbt invocation", so a run that stopped between the two models is caught up by the next. -#}
 {% macro delete_vanished_departures() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as t
         where t.dbt_batch_at <> {{ batch_timestamp() }}
             and t.observed_date in (
                 select distinct observed_date from {{ ref("mart_price_dynamics") }}
-                where dbt_batch_at = {{ batch_timestamp() }}
+                where loaded_at > (
+                    select coalesce(max(loaded_at), '-infinity'::timestamptz) from {{ this }}
+                    where dbt_batch_at <> {{ batch_timestamp() }}
+                )
             )
             and not exists (
                 select 1 from {{ ref("mart_price_dynamics") }} as d
