@@ -1,5 +1,6 @@
-"""Upstream header values a client cannot be sent (not latin-1, control characters) are dropped
-from the answer — the answer still goes out whole — and RAW keeps them as they came."""
+"""The proxy's answer when upstream is odd: header values a client cannot be sent (not latin-1,
+control characters) are dropped from the answer — which still goes out whole — and RAW keeps them
+as they came; a request cancelled while upstream stalls is still counted (status 499)."""
 
 from __future__ import annotations
 
