@@ -43,12 +43,28 @@ def test_incremental_rerun_and_full_refresh(raw_store: Any, postgres_dsn: str) -
     assert (more.documents_read, more.request_logs, more.watermark_after) == (10, 10, 40)
     assert _count(postgres_dsn, "request_logs") == 40
 
+    # Loads only insert and upsert: nothing for dbt's removed-rows log (else every transform
+    # would rebuild in full).
+    assert _removals(postgres_dsn) == []
     with psycopg.connect(postgres_dsn) as conn:
         before = conn.execute("SELECT count(*), sum(price) FROM aviasales.tickets").fetchone()
     refreshed = run_load(postgres_dsn, raw_store.database, full_refresh=True, batch_size=7)
     assert refreshed.watermark_before == 0 and refreshed.documents_read == 40
     with psycopg.connect(postgres_dsn) as conn:
         assert conn.execute("SELECT count(*), sum(price) FROM aviasales.tickets").fetchone() == before
+    assert _removals(postgres_dsn) == [("tickets", "TRUNCATE", None)]  # the next transform rebuilds
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("DELETE FROM aviasales.tickets WHERE false")  # matched nothing: not logged
+        conn.execute("DELETE FROM aviasales.request_logs WHERE raw_seq <= 2")  # cascades to 8 tickets
+    assert _removals(postgres_dsn)[1:] == [("tickets", "DELETE", 8)]
+
+
+def _removals(dsn: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            "SELECT table_name, operation, rows_removed FROM aviasales.removed_rows_log ORDER BY id"
+        ).fetchall()
 
 
 def test_late_committed_document_below_the_watermark_is_loaded(raw_store: Any, postgres_dsn: str) -> None:
