@@ -6,7 +6,9 @@ the dbt tests use), build everything from scratch, add one observation day, buil
 (incremental; three times, one more day each, the median reported), and time both, side by
 side (between them, untimed, VACUUM ANALYZE: see --no-settle): the whole `dbt build` (models +
 data tests + unit tests, what `tickettrak transform` runs, with its threads) and, from dbt's
-run_results.json, the models' and the tests' own execution times.
+run_results.json, the models' and the tests' own execution times. Last, one more build with
+nothing new: the floor (dbt's start and its fixed cost per node), which no incremental model can
+go below.
 
     .venv/bin/python bench/dbt_bench.py                 # 1M and 5M
     .venv/bin/python bench/dbt_bench.py --sizes 200000  # a quick look
@@ -127,6 +129,7 @@ class Measurement:
     days: int
     full: Build
     incrementals: list[Build]  # one more observation day each, one after the other
+    floor: Build  # a build with nothing new: dbt's fixed cost (parse-free start, every node)
 
     @property
     def incremental(self) -> Build:
@@ -285,24 +288,33 @@ def measure(
             )
             print(f"[{size:,}] {label}: incremental build {incrementals[label][-1]}", file=sys.stderr)
 
+    # The floor: the same build with no new day. What no incremental model can go below.
+    floors = {label: build(label, ["build"]) for label in projects}
+    for label in projects:
+        print(f"[{size:,}] {label}: build with nothing new {floors[label]}", file=sys.stderr)
+
     admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in names.values()))
-    return [Measurement(label, observations, days, fulls[label], incrementals[label]) for label in projects]
+    return [
+        Measurement(label, observations, days, fulls[label], incrementals[label], floors[label])
+        for label in projects
+    ]
 
 
 def print_tables(results: list[Measurement]) -> None:
     print(
         "| project | observations | days | full build | rows/s (full) "
-        "| incremental build (+1 day, median of n) | ratio | models only: full | incremental | ratio "
-        "| tests: full | incremental | nodes | load avg |"
+        "| incremental build (+1 day, median of n) | ratio | nothing new (floor) | ratio "
+        "| models only: full | incremental | ratio | tests: full | incremental | nodes | load avg |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         inc = r.incremental
         runs = ", ".join(f"{b.wall_s:.1f}" for b in r.incrementals)
-        loads = sorted({round(b.load_average, 1) for b in [r.full, *r.incrementals]})
+        loads = sorted({round(b.load_average, 1) for b in [r.full, *r.incrementals, r.floor]})
         print(
             f"| {r.project} | {r.observations:,} | {r.days} | {r.full.wall_s:.1f} s | {r.rows_per_s:,.0f} "
             f"| {inc.wall_s:.1f} s (n={len(r.incrementals)}: {runs}) | {r.ratio:.1%} "
+            f"| {r.floor.wall_s:.1f} s | {r.floor.wall_s / r.full.wall_s:.1%} "
             f"| {r.full.models_s:.1f} s | {inc.models_s:.1f} s | {r.models_ratio:.1%} "
             f"| {r.full.tests_s:.1f} s | {inc.tests_s:.1f} s | {inc.nodes} | {loads[0]}-{loads[-1]} |"
         )
