@@ -125,9 +125,9 @@ def test_incremental_run_equals_full_rebuild(
         warehouse.execute(
             f"update aviasales.request_logs set loaded_at = now() where logical_date = '{last}'"
         )
-        # The DELETE is logged and would make `transform` rebuild in full (test_removed_rows.py);
+        # The DELETE is logged and would make `transform` rebuild in full (test_rebuild_requests.py);
         # marked covered here, so this case checks the incremental models' own handling.
-        warehouse.execute("update aviasales.removed_rows_log set rebuilt_at = now()")
+        warehouse.execute("update aviasales.full_rebuild_requests set rebuilt_at = now()")
 
     if change.endswith("_after_a_partial_run"):
         partial = transform("-s", "+mart_price_dynamics")

@@ -43,27 +43,27 @@ def test_incremental_rerun_and_full_refresh(raw_store: Any, postgres_dsn: str) -
     assert (more.documents_read, more.request_logs, more.watermark_after) == (10, 10, 40)
     assert _count(postgres_dsn, "request_logs") == 40
 
-    # Loads only insert and upsert: nothing for dbt's removed-rows log (else every transform
-    # would rebuild in full).
-    assert _removals(postgres_dsn) == []
+    # Loads only insert and upsert: no full dbt rebuild requested (else every transform would
+    # rebuild in full).
+    assert _rebuild_requests(postgres_dsn) == []
     with psycopg.connect(postgres_dsn) as conn:
         before = conn.execute("SELECT count(*), sum(price) FROM aviasales.tickets").fetchone()
     refreshed = run_load(postgres_dsn, raw_store.database, full_refresh=True, batch_size=7)
     assert refreshed.watermark_before == 0 and refreshed.documents_read == 40
     with psycopg.connect(postgres_dsn) as conn:
         assert conn.execute("SELECT count(*), sum(price) FROM aviasales.tickets").fetchone() == before
-    assert _removals(postgres_dsn) == [("tickets", "TRUNCATE", None)]  # the next transform rebuilds
+    assert _rebuild_requests(postgres_dsn) == [("tickets", "TRUNCATE", None)]  # the next transform rebuilds
 
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM aviasales.tickets WHERE false")  # matched nothing: not logged
         conn.execute("DELETE FROM aviasales.request_logs WHERE raw_seq <= 2")  # cascades to 8 tickets
-    assert _removals(postgres_dsn)[1:] == [("tickets", "DELETE", 8)]
+    assert _rebuild_requests(postgres_dsn)[1:] == [("tickets", "DELETE", 8)]
 
 
-def _removals(dsn: str) -> list[tuple[Any, ...]]:
+def _rebuild_requests(dsn: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(dsn) as conn:
         return conn.execute(
-            "SELECT table_name, operation, rows_removed FROM aviasales.removed_rows_log ORDER BY id"
+            "SELECT table_name, operation, rows_affected FROM aviasales.full_rebuild_requests ORDER BY id"
         ).fetchall()
 
 

@@ -39,6 +39,8 @@ def test_an_offer_seen_again_in_a_later_batch_is_updated_by_the_later_sighting(
     assert (summary.tickets_inserted, summary.tickets_updated, summary.request_logs) == (5, 5, 2)
     rows = _tickets(postgres_dsn)
     assert len(rows) == 5 and {r[2] for r in rows} == {2}
+    with psycopg.connect(postgres_dsn) as conn:  # an update dbt's incremental runs see (loaded_at)
+        assert conn.execute("SELECT count(*) FROM aviasales.full_rebuild_requests").fetchone() == (0,)
 
 
 def test_an_older_sighting_loaded_late_does_not_overwrite(raw_store: Any, postgres_dsn: str) -> None:

@@ -61,7 +61,7 @@ def transform(
     from tickettrak.common.embedded.postgres import EmbeddedPostgresError, open_postgres
     from tickettrak.common.logs import configure_logging, get_logger, register_secrets
     from tickettrak.dbt_runner.profile import ProfileError, profile_from_dsn
-    from tickettrak.dbt_runner.removed_rows import mark_rebuilt, pending_removals
+    from tickettrak.dbt_runner.rebuild_requests import mark_rebuilt, pending_requests
     from tickettrak.dbt_runner.runner import DbtWorkspace, missing_sources, run_dbt
 
     settings = settings_or_exit()
@@ -89,24 +89,23 @@ def transform(
                     f"{', '.join(missing)} not found in the database: run `tickettrak load` first "
                     "(it creates the tables from its migrations)"
                 )
-            # Rows removed upstream are invisible to the incremental models: rebuild in full.
-            removals = None if freshness else pending_removals(dsn)
-            if removals is not None and select:
+            # Changes upstream that the incremental models cannot see: rebuild in full.
+            requests = None if freshness else pending_requests(dsn)
+            if requests is not None and select:
                 typer.echo(
-                    f"warning: rows were removed from the loader's tables ({removals.describe()}); "
-                    "a selective run does not rebuild them: run `tickettrak transform` without --select",
+                    f"warning: aviasales.tickets changed in a way incremental runs cannot see "
+                    f"({requests.describe()}); a selective run does not rebuild in full: "
+                    "run `tickettrak transform` without --select",
                     err=True,
                 )
-            elif removals is not None and not full_refresh:
+            elif requests is not None and not full_refresh:
                 command.append("--full-refresh")
-                log.warning("rows removed upstream: rebuilding in full", removed=removals.describe())
-                typer.echo(
-                    f"rows were removed from the loader's tables ({removals.describe()}): rebuilding in full"
-                )
+                log.warning("full rebuild requested by changes upstream", changes=requests.describe())
+                typer.echo(f"aviasales.tickets changed ({requests.describe()}): rebuilding in full")
             log.info("dbt starting", command=" ".join(command), workspace=str(workspace.root))
             outcome = run_dbt(command, profile, workspace, dbt_vars)
-            if outcome.success and removals is not None and not select:
-                mark_rebuilt(dsn, removals)
+            if outcome.success and requests is not None and not select:
+                mark_rebuilt(dsn, requests)
             if outcome.success and docs:
                 docs_outcome = run_dbt(["docs", "generate"], profile, workspace, dbt_vars)
                 if not docs_outcome.success:
