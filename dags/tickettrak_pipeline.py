@@ -25,7 +25,7 @@ Flight prices for Russia ↔ UAE routes from the Aviasales Data API, one logical
 | **report** | the HTML/CSV report from the marts |
 
 Every task runs `tickettrak <stage>` — here as {RUNS_AS} — with the run's logical date
-(`--logical-date {{{{ ds }}}}`) and run id.
+(`--logical-date`: `ds`, or the day a run triggered without a logical date was asked for) and run id.
 Each stage is idempotent: rerunning a date (Clear in the UI) finishes what is missing and changes no
 row counts.
 

@@ -136,8 +136,9 @@ def _image_tag(env: Mapping[str, str], mode: str) -> str | None:
         return tag
     if tag is None:
         raise ConfigError("TICKETTRAK_AIRFLOW_IMAGE_TAG: required in kubernetes mode (e.g. the git SHA)")
-    if tag == "latest" or not _TAG.fullmatch(tag):
+    if tag in ("latest", "unset") or not _TAG.fullmatch(tag):
         # `latest` makes a pod's code depend on when a node last pulled; kind never re-pulls it.
+        # `unset` is the Airflow image's default when built without --build-arg TICKETTRAK_IMAGE_TAG.
         raise ConfigError(f"TICKETTRAK_AIRFLOW_IMAGE_TAG: must be an explicit tag, not {tag!r}")
     return tag
 

@@ -1,7 +1,7 @@
 """The stages: what each one runs, in which image, with which secrets, and how big it may get.
 
 One table for both modes, so a laptop run and a cluster run execute the same `tickettrak`
-command word for word. `{{ ds }}` and `{{ run_id }}` are Jinja, rendered by Airflow per run.
+command word for word. LOGICAL_DATE and RUN_ID are Jinja, rendered by Airflow per run.
 """
 
 from __future__ import annotations
@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-LOGICAL_DATE = "{{ ds }}"
+# The run's logical date as YYYY-MM-DD. Airflow 3 gives a run triggered without one (`airflow dags
+# trigger` with no -l, the UI's plain Trigger) no logical date, and then no `ds` at all: such a run
+# is for the day it was asked to run (run_after).
+LOGICAL_DATE = "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
 RUN_ID = "{{ run_id }}"
 
 

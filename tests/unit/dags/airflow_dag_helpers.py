@@ -31,12 +31,20 @@ def parse_dags() -> Any:
     return BundleDagBag(dag_folder=DAGS_DIR, bundle_path=DAGS_DIR)
 
 
-def render_for_run(task: Any, logical_date: datetime = LOGICAL_DATE, run_id: str = RUN_ID) -> dict[str, Any]:
+def render_for_run(
+    task: Any,
+    logical_date: datetime | None = LOGICAL_DATE,
+    run_id: str = RUN_ID,
+    run_after: datetime | None = None,
+) -> dict[str, Any]:
     """Render `task`'s templates with the context Airflow's task runner builds for that run.
 
     The context comes from Airflow's RuntimeTaskInstance (not a hand-written dict), so `ds` and
-    friends are derived from the logical date exactly as in a real run.
+    friends are derived from the logical date exactly as in a real run. `logical_date=None` is a
+    run triggered without one (Airflow 3: no `ds` in its context), asked for at `run_after`.
     """
+    run_after = run_after or logical_date
+    assert run_after is not None, "a run without a logical date needs run_after"
     from airflow.sdk.api.datamodels._generated import DagRun, TIRunContext
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 
@@ -46,10 +54,10 @@ def render_for_run(task: Any, logical_date: datetime = LOGICAL_DATE, run_id: str
         logical_date=logical_date,
         data_interval_start=logical_date,
         data_interval_end=logical_date,
-        run_after=logical_date,
-        start_date=logical_date,
+        run_after=run_after,
+        start_date=run_after,
         end_date=None,
-        run_type="scheduled",
+        run_type="scheduled" if logical_date else "manual",
         state="running",
         consumed_asset_events=[],
         partition_key=None,
@@ -63,7 +71,7 @@ def render_for_run(task: Any, logical_date: datetime = LOGICAL_DATE, run_id: str
         map_index=-1,
         task=task,
         max_tries=task.retries,
-        start_date=logical_date,
+        start_date=run_after,
         dag_version_id=uuid.uuid4(),
     )
     ti._ti_context_from_server = TIRunContext(dag_run=dag_run, max_tries=task.retries)

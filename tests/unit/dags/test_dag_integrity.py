@@ -109,7 +109,7 @@ def test_bad_configuration_is_an_import_error_naming_the_variable(
         assert message in error
 
 
-@pytest.mark.parametrize("tag", ["", "latest", "bad tag"])
+@pytest.mark.parametrize("tag", ["", "latest", "unset", "bad tag"])
 def test_kubernetes_mode_needs_an_explicit_image_tag(kubernetes_env: pytest.MonkeyPatch, tag: str) -> None:
     kubernetes_env.setenv("TICKETTRAK_AIRFLOW_IMAGE_TAG", tag)
     bag = parse_dags()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,28 @@ def test_every_stage_gets_the_run_in_its_environment(dag_env: pytest.MonkeyPatch
             "TICKETTRAK_LOGICAL_DATE": "2026-11-20",
             "TICKETTRAK_RUN_ID": "scheduled__2026-11-20T00:00:00+00:00",
         }
+
+
+@pytest.mark.parametrize("mode", ["local", "kubernetes"])
+def test_a_run_triggered_without_a_logical_date_is_for_the_day_it_was_asked(
+    dag_env: pytest.MonkeyPatch, mode: str
+) -> None:
+    # `airflow dags trigger` without -l (make trigger, the UI's Trigger): Airflow 3 gives the run
+    # no logical date and its context no `ds`; a strict template on `ds` failed every stage.
+    dag_env.setenv("TICKETTRAK_AIRFLOW_MODE", mode)
+    dag_env.setenv("TICKETTRAK_AIRFLOW_IMAGE_TAG", "0a1b2c3")
+    asked = datetime(2026, 11, 28, 23, 30, tzinfo=UTC)
+    for task in parse_dags().dags["tickettrak_pipeline"].tasks:
+        context = render_for_run(
+            task, logical_date=None, run_id="manual__2026-11-28T23:30:00", run_after=asked
+        )
+        assert "ds" not in context  # what made `{{ ds }}` fail
+        if mode == "local":
+            assert task.env["TICKETTRAK_LOGICAL_DATE"] == "2026-11-28"
+        else:
+            assert {env.name: env.value for env in task.env_vars}["TICKETTRAK_LOGICAL_DATE"] == "2026-11-28"
+            if "--logical-date" in task.arguments:
+                assert task.arguments[task.arguments.index("--logical-date") + 1] == "2026-11-28"
 
 
 def test_local_tasks_keep_stage_output_out_of_xcom(dag_env: pytest.MonkeyPatch) -> None:
