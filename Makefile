@@ -5,7 +5,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # uv comes from PyPI; the machine's Python is used as is (no interpreter downloads).
 export UV_PYTHON_DOWNLOADS := never
-UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+# uv: the one on PATH, else a private copy from PyPI in .venv-uv. Never `pip install` into the
+# machine's Python: Debian and Ubuntu refuse that (PEP 668, "externally-managed-environment").
+UV_HOME := $(CURDIR)/.venv-uv
+UV := $(shell command -v uv 2>/dev/null || echo "$(UV_HOME)/bin/uv")
+ENSURE_UV = $(UV) --version >/dev/null 2>&1 || { $(PYTHON) -m venv $(UV_HOME) && \
+  $(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv; }
 VENV := .venv
 TT := $(VENV)/bin/tickettrak
 GOBIN ?= $(shell go env GOPATH 2>/dev/null)/bin
@@ -18,7 +23,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.synced: pyproject.toml uv.lock $(wildcard */pyproject.toml jobs/*/pyproject.toml libs/*/pyproject.toml)
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	@$(ENSURE_UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 

@@ -9,7 +9,7 @@ AIRFLOW_HOME_DIR ?= $(CURDIR)/.tickettrak/airflow
 AIRFLOW_PORT     ?= 8280
 
 $(AIRFLOW_VENV)/.synced: $(AIRFLOW_REQS)
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	@$(ENSURE_UV)
 	@test -x $(AIRFLOW_VENV)/bin/python || $(UV) venv --quiet --python $(PYTHON) $(AIRFLOW_VENV)
 	$(UV) pip sync --quiet --python $(AIRFLOW_VENV)/bin/python $(AIRFLOW_REQS)
 	@$(AIRFLOW_VENV)/bin/airflow version >/dev/null

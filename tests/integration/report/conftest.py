@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -66,7 +67,9 @@ def empty_marts_dsn(report_server: Any) -> str:
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    """Debian's chromium (`make chromium` installs it; CI runs it through `make ci-tools`)."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert path, "headless Chromium is needed for the report test: run `make chromium`"
+    """Debian's chromium (`make chromium` installs it; CI runs it through `make ci-tools`), any
+    Chromium or Chrome on PATH, or the one TICKETTRAK_TEST_CHROMIUM names."""
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    path = os.environ.get("TICKETTRAK_TEST_CHROMIUM") or next(filter(None, map(shutil.which, names)), None)
+    assert path, "headless Chromium or Chrome is needed for the report test: run `make chromium`"
     return path
