@@ -116,6 +116,8 @@ kind-load: ## load the $(TAG) images into the kind cluster (no registry needed)
 
 # Credentials are generated once on this machine (never committed, never on a command line) and
 # stored as Secrets; every chart reads them from there (existingSecret and friends).
+# Image tags go in with --set-string: `--set` would turn an all-digit git SHA (123456789012) into a
+# number, which the chart's schema rejects.
 .PHONY: k8s-secrets
 k8s-secrets:
 	@PYTHON=$(PYTHON) KUBECTL=$(KUBECTL) NS=$(NS) DIR=$(K8S_SECRETS_DIR) deploy/k8s-secrets.sh
@@ -133,13 +135,13 @@ deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, T
 	$(HELM) upgrade --install mongodb $(MONGODB_CHART) --version $(MONGODB_CHART_VERSION) \
 	  --namespace $(NS) --values helm/values/mongodb.yaml --wait --timeout 5m
 	$(HELM) upgrade --install tickettrak helm/tickettrak --namespace $(NS) \
-	  --set existingSecret=tickettrak-secrets --set image.tag=$(TAG) \
+	  --set existingSecret=tickettrak-secrets --set-string image.tag=$(TAG) \
 	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --set sandbox.enabled=true) \
 	  --wait --timeout 5m
 	$(HELM) upgrade --install airflow airflow --repo $(AIRFLOW_REPO) --version $(AIRFLOW_CHART_VERSION) \
 	  --namespace $(NS) --values helm/values/airflow.yaml \
 	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --values helm/values/airflow-sandbox.yaml) \
-	  --set images.airflow.tag=$(TAG) --set-file createUserJob.defaultUser.password=$(K8S_SECRETS_DIR)/airflow-admin-password \
+	  --set-string images.airflow.tag=$(TAG) --set-file createUserJob.defaultUser.password=$(K8S_SECRETS_DIR)/airflow-admin-password \
 	  --wait --timeout 10m
 	$(HELM) test tickettrak --namespace $(NS) --logs
 
