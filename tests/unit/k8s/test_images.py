@@ -132,3 +132,18 @@ def test_hadolint_catches_a_careless_dockerfile(tmp_path: Path) -> None:
     done = _hadolint(bad)
     assert done.returncode != 0
     assert "DL3007" in done.stdout and "DL3008" in done.stdout
+
+
+def test_airflow_dockerfile_documents_a_build_that_bakes_the_stage_image_tag() -> None:
+    """The header's manual build command passes the same tag to the image and to the DAG, like
+    `make images`: without the build-arg the DAG would launch `tickettrak/<stage>:unset`."""
+    header = (REPO / AIRFLOW_DOCKERFILE).read_text().split("\nARG ", 1)[0]
+    builds = [line for line in header.splitlines() if "docker build" in line]
+    assert builds, f"{AIRFLOW_DOCKERFILE}: the header shows no `docker build` command"
+    for line in builds:
+        tag = re.search(r"-t tickettrak/airflow:(\S+)", line)
+        build_arg = re.search(r"--build-arg TICKETTRAK_IMAGE_TAG=(\S+)", line)
+        assert tag and build_arg, (
+            f"{AIRFLOW_DOCKERFILE}: {line.strip()!r} must tag the image and pass the tag"
+        )
+        assert tag.group(1) == build_arg.group(1), line
