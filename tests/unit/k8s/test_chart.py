@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -11,6 +12,7 @@ from tests.unit.k8s.conftest import (
     CHART,
     PROFILES,
     PROFILES_DIR,
+    REPO,
     Rendered,
     helm_template,
     kind_kubernetes_version,
@@ -284,3 +286,27 @@ def test_helm_test_hook_checks_the_proxy(each_profile: Rendered) -> None:
     service = f"http://{NAMES['proxyService']}.{NAMES['namespace']}.svc.cluster.local"
     assert f"{service}:8080/healthz" in script and f"{service}:8080/readyz" in script
     assert "--fail" in script
+
+
+def test_values_examples_name_settings_the_code_reads() -> None:
+    """Every TICKETTRAK_* name values.yaml shows as an example is read by some TicketTrak code:
+    settings ignore unknown names silently, so a made-up example would configure nothing."""
+    from tickettrak.common.settings import ENV_PREFIX, Settings
+    from tickettrak.proxy.config import ProxySettings
+
+    text = (CHART / "values.yaml").read_text()
+    sources = "\n".join(
+        p.read_text()
+        for root in ("libs", "proxy", "jobs", "sandbox", "local")
+        for p in (REPO / root).rglob("*.py")
+        if ".venv" not in p.parts
+    )
+    for name in sorted(set(re.findall(r"TICKETTRAK_[A-Z0-9_]*[A-Z0-9](?![A-Za-z0-9_*])", text))):
+        field = name.removeprefix(ENV_PREFIX).lower()
+        proxy_field = name.removeprefix("TICKETTRAK_PROXY_").lower()
+        read = (
+            f'"{name}"' in sources
+            or field in Settings.model_fields
+            or (name.startswith("TICKETTRAK_PROXY_") and proxy_field in ProxySettings.model_fields)
+        )
+        assert read, f"helm/tickettrak/values.yaml mentions {name}, which no TicketTrak code reads"
