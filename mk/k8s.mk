@@ -173,8 +173,18 @@ psql: ## a SQL shell on the DWH as the read-only `analytics` role
 	    psql "host=localhost dbname=tickettrak user=analytics options='-c search_path=dwh,ods'"
 
 DAG_ID ?= tickettrak_pipeline
+# The scheduler's pod by the official chart's labels: with LocalExecutor and worker persistence (the
+# chart's default) the scheduler is a StatefulSet, not a Deployment, so `deploy/airflow-scheduler`
+# does not exist. Airflow 3 gives a triggered run no logical date unless asked, and then the DAG's
+# `{{ ds }}` cannot render: the run gets "now" (UTC), whose day is the day the real API accepts.
+AIRFLOW_SCHEDULER_SELECTOR := component=scheduler,release=airflow
 .PHONY: trigger
 trigger: ## run the DAG once (Airflow's CLI in the scheduler pod) and list its runs
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags unpause $(DAG_ID)
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags trigger $(DAG_ID)
-	$(KUBECTL) -n $(NS) exec deploy/airflow-scheduler -c scheduler -- airflow dags list-runs $(DAG_ID)
+	@pod=$$($(KUBECTL) -n $(NS) get pods -l $(AIRFLOW_SCHEDULER_SELECTOR) --field-selector=status.phase=Running \
+	    -o name | head -1); \
+	  test -n "$$pod" || { echo "no running Airflow scheduler pod ($(AIRFLOW_SCHEDULER_SELECTOR)) in namespace $(NS): run make deploy" >&2; exit 1; }; \
+	  set -x; \
+	  $(KUBECTL) -n $(NS) exec "$$pod" -c scheduler -- airflow dags unpause $(DAG_ID) && \
+	  $(KUBECTL) -n $(NS) exec "$$pod" -c scheduler -- airflow dags trigger $(DAG_ID) \
+	    --logical-date "$$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" && \
+	  $(KUBECTL) -n $(NS) exec "$$pod" -c scheduler -- airflow dags list-runs $(DAG_ID)
