@@ -2,7 +2,11 @@
 # Creates (or updates) every Secret the cluster path needs, from credentials generated once on this
 # machine under $DIR (mode 700, gitignored: .tickettrak/). Values go to kubectl through files,
 # never on a command line; nothing here is ever committed or printed.
-# Used by `make deploy`; env: PYTHON, KUBECTL, NS, DIR; optional TICKETTRAK_AVIASALES_TOKEN.
+# Used by `make deploy`; env: PYTHON, KUBECTL, NS, DIR; optional TICKETTRAK_AVIASALES_TOKEN, CLEAR_TOKEN.
+# The Aviasales token is kept like every other credential: a non-empty TICKETTRAK_AVIASALES_TOKEN
+# replaces it; unset (or empty) keeps the one already stored, so a re-deploy from a shell without the
+# token never turns a real-API cluster into a sandbox one (simulated prices in the real DWH).
+# CLEAR_TOKEN=1 empties it on purpose (the cluster then runs against the in-cluster sandbox).
 set -euo pipefail
 : "${PYTHON:=python3}" "${KUBECTL:=kubectl}" "${NS:=tickettrak}" "${DIR:=.tickettrak/k8s}"
 
@@ -31,8 +35,20 @@ keep("airflow-fernet-key", lambda: base64.urlsafe_b64encode(os.urandom(32)).deco
 for name in ("airflow-api-secret-key", "airflow-jwt-secret", "airflow-webserver-secret-key",
              "airflow-admin-password"):
     keep(name, url_safe)
-token = os.environ.get("TICKETTRAK_AVIASALES_TOKEN", "").strip()
-(d / "aviasales-token").write_text(token)  # empty: the cluster runs against the sandbox
+token_file = d / "aviasales-token"  # empty: the cluster runs against the sandbox
+given = os.environ.get("TICKETTRAK_AVIASALES_TOKEN", "").strip()
+if os.environ.get("CLEAR_TOKEN") == "1":
+    if given:
+        sys.exit("error: CLEAR_TOKEN=1 empties the Aviasales token, but TICKETTRAK_AVIASALES_TOKEN "
+                 "is set too: unset one of them")
+    token_file.write_text("")
+elif given:
+    token_file.write_text(given)
+elif not token_file.exists():
+    token_file.write_text("")
+elif token_file.read_text():
+    print(f"TICKETTRAK_AVIASALES_TOKEN is not set: keeping the token in {token_file} "
+          "(CLEAR_TOKEN=1 empties it and switches the cluster to the sandbox)", file=sys.stderr)
 
 ns = os.environ.get("NS", "tickettrak")
 (d / "postgres-dsn").write_text(
@@ -46,6 +62,25 @@ ns = os.environ.get("NS", "tickettrak")
 (d / "user-analytics").write_text("analytics")
 (d / "user-airflow").write_text("airflow")
 PY
+
+# Refuse to turn a release that calls the real API into a sandbox one unless asked (CLEAR_TOKEN=1):
+# a checkout without the token file (another machine, a fresh clone) would do it silently.
+# Names from helm/tickettrak/names.yaml: configMap, sandboxService.
+if [ ! -s "$DIR/aviasales-token" ] && [ "${CLEAR_TOKEN:-}" != 1 ]; then
+  upstream=$("$KUBECTL" -n "$NS" get configmap tickettrak-config --ignore-not-found \
+    -o jsonpath='{.data.TICKETTRAK_AVIASALES_BASE_URL}')
+  case "$upstream" in
+    "" | http://tickettrak-sandbox.*) ;;  # no release yet, or already the sandbox
+    *)
+      echo "error: the cluster's proxy calls the real Aviasales API ($upstream), and no token is" \
+        "given (TICKETTRAK_AVIASALES_TOKEN) or stored ($DIR/aviasales-token)." >&2
+      echo "Deploying now would switch it to the sandbox and put simulated prices into the same DWH." >&2
+      echo "Export TICKETTRAK_AVIASALES_TOKEN and run make deploy again, or switch on purpose with:" \
+        "make deploy CLEAR_TOKEN=1" >&2
+      exit 1
+      ;;
+  esac
+fi
 
 apply() {  # apply <name> <type> key=file...
   local name=$1 type=$2; shift 2

@@ -114,13 +114,16 @@ images: ## build every image, tagged with the git SHA ($(TAG)); context = the re
 kind-load: ## load the $(TAG) images into the kind cluster (no registry needed)
 	$(KIND) load docker-image --name $(CLUSTER) $(foreach r,$(image_repos),$(r):$(TAG))
 
+# The Aviasales token too is kept between deploys; `make deploy CLEAR_TOKEN=1` empties it (and so
+# switches a real-API cluster to the sandbox on purpose; without it deploy/k8s-secrets.sh refuses).
+CLEAR_TOKEN ?=
 # Credentials are generated once on this machine (never committed, never on a command line) and
 # stored as Secrets; every chart reads them from there (existingSecret and friends).
 # Image tags go in with --set-string: `--set` would turn an all-digit git SHA (123456789012) into a
 # number, which the chart's schema rejects.
 .PHONY: k8s-secrets
 k8s-secrets:
-	@PYTHON=$(PYTHON) KUBECTL=$(KUBECTL) NS=$(NS) DIR=$(K8S_SECRETS_DIR) deploy/k8s-secrets.sh
+	@PYTHON=$(PYTHON) KUBECTL=$(KUBECTL) NS=$(NS) DIR=$(K8S_SECRETS_DIR) CLEAR_TOKEN=$(CLEAR_TOKEN) deploy/k8s-secrets.sh
 
 .PHONY: deploy
 deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, TicketTrak, Airflow), waiting for each

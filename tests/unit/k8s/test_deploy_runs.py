@@ -3,6 +3,7 @@ kubectl and helm (tests/unit/k8s/fake_cluster.py): what they would send to the c
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -120,3 +121,89 @@ def test_trigger_says_so_when_no_scheduler_pod_runs(cluster: FakeCluster) -> Non
     assert done.returncode != 0
     assert "no running Airflow scheduler pod" in done.stderr
     assert not [argv for argv in cluster.calls("kubectl") if "exec" in argv]
+
+
+REAL_API = "https://api.travelpayouts.com"
+SANDBOX_UPSTREAM = f"http://{NAMES['sandboxService']}.{NAMES['namespace']}.svc.cluster.local:8090"
+
+
+def _applied_token(cluster: FakeCluster) -> str:
+    secret = cluster.applied_objects()[NAMES["secret"]["name"]]
+    return base64.b64decode(secret["data"][NAMES["secret"]["keys"]["aviasalesToken"]]).decode()
+
+
+def _secrets(cluster: FakeCluster, **env: str | None) -> subprocess.CompletedProcess[str]:
+    cluster.reset()
+    return cluster.script("k8s-secrets.sh", env=cluster.env(**env))
+
+
+def test_a_redeploy_without_the_token_keeps_it(cluster: FakeCluster) -> None:
+    token_file = cluster.secrets_dir / "aviasales-token"
+    first = _secrets(cluster, TICKETTRAK_AVIASALES_TOKEN="real-token-1")
+    assert first.returncode == 0, first.stderr
+    assert token_file.read_text() == "real-token-1" and _applied_token(cluster) == "real-token-1"
+
+    # A new shell: the variable is not exported, or exported empty by accident.
+    for unset_or_empty in (None, "", "  "):
+        again = _secrets(cluster, TICKETTRAK_AVIASALES_TOKEN=unset_or_empty)
+        assert again.returncode == 0, again.stderr
+        assert token_file.read_text() == "real-token-1", "the token was dropped"
+        assert _applied_token(cluster) == "real-token-1"
+        assert "keeping the token" in again.stderr
+        assert "real-token-1" not in again.stdout + again.stderr
+
+    # A new token replaces it; CLEAR_TOKEN=1 empties it on purpose.
+    rotated = _secrets(cluster, TICKETTRAK_AVIASALES_TOKEN="real-token-2")
+    assert rotated.returncode == 0 and token_file.read_text() == "real-token-2"
+    cleared = _secrets(cluster, CLEAR_TOKEN="1")
+    assert cleared.returncode == 0, cleared.stderr
+    assert token_file.read_text() == "" and _applied_token(cluster) == ""
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_clear_token_and_a_token_together_are_refused(cluster: FakeCluster) -> None:
+    _secrets(cluster, TICKETTRAK_AVIASALES_TOKEN="real-token-1")
+    both = _secrets(cluster, TICKETTRAK_AVIASALES_TOKEN="real-token-2", CLEAR_TOKEN="1")
+    assert both.returncode != 0 and "unset one of them" in both.stderr
+    assert (cluster.secrets_dir / "aviasales-token").read_text() == "real-token-1"
+    assert not list(cluster.applied.iterdir())
+
+
+def test_deploy_refuses_to_switch_a_real_api_release_to_the_sandbox(cluster: FakeCluster) -> None:
+    """A checkout without the token file (another machine, a fresh clone) must not silently turn
+    the running real-API release into a sandbox one."""
+    cluster.upstream = REAL_API  # the release's ConfigMap: the proxy calls the real API
+    done = cluster.make("deploy")
+    assert done.returncode != 0
+    assert "make deploy CLEAR_TOKEN=1" in done.stderr and REAL_API in done.stderr
+    assert NAMES["secret"]["name"] not in cluster.applied_objects()  # the Secret is left as it is
+    assert not [argv for argv in cluster.calls("helm") if argv[:1] == ["upgrade"]]
+
+    # On purpose: the sandbox, everywhere.
+    cluster.reset()
+    switched = cluster.make("deploy", CLEAR_TOKEN="1")
+    assert switched.returncode == 0, switched.stderr
+    assert "sandbox.enabled=true" in helm_upgrade(cluster.calls("helm"), "tickettrak")
+    assert "helm/values/airflow-sandbox.yaml" in helm_upgrade(cluster.calls("helm"), "airflow")
+
+
+@pytest.mark.parametrize("upstream", ["", SANDBOX_UPSTREAM])
+def test_deploy_without_a_token_runs_the_sandbox_on_a_new_or_sandbox_cluster(
+    cluster: FakeCluster, upstream: str
+) -> None:
+    cluster.upstream = upstream
+    done = cluster.make("deploy")
+    assert done.returncode == 0, done.stderr
+    assert "sandbox.enabled=true" in helm_upgrade(cluster.calls("helm"), "tickettrak")
+    assert _applied_token(cluster) == ""
+
+
+def test_deploy_with_a_token_file_keeps_calling_the_real_api(cluster: FakeCluster) -> None:
+    cluster.upstream = REAL_API
+    assert cluster.make("deploy", env=cluster.env(TICKETTRAK_AVIASALES_TOKEN="real-token-1")).returncode == 0
+    cluster.reset()
+    again = cluster.make("deploy")  # a new shell, no token exported
+    assert again.returncode == 0, again.stderr
+    assert "sandbox.enabled=true" not in helm_upgrade(cluster.calls("helm"), "tickettrak")
+    assert "helm/values/airflow-sandbox.yaml" not in helm_upgrade(cluster.calls("helm"), "airflow")
+    assert _applied_token(cluster) == "real-token-1"
