@@ -141,6 +141,7 @@ deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, T
 	  --set existingSecret=tickettrak-secrets --set-string image.tag=$(TAG) \
 	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --set sandbox.enabled=true) \
 	  --wait --timeout 5m
+	@PYTHON=$(PYTHON) KUBECTL=$(KUBECTL) NS=$(NS) DIR=$(K8S_SECRETS_DIR) deploy/k8s-token-rollout.sh
 	$(HELM) upgrade --install airflow airflow --repo $(AIRFLOW_REPO) --version $(AIRFLOW_CHART_VERSION) \
 	  --namespace $(NS) --values helm/values/airflow.yaml \
 	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --values helm/values/airflow-sandbox.yaml) \

@@ -53,6 +53,8 @@ elif "get" in args and "secret" in args:
     out(base64.b64encode(os.environ["FAKE_PG_" + key.upper()].encode()).decode())
 elif "get" in args and ("pod" in args or "pods" in args):
     out(os.environ.get("FAKE_PODS", ""))
+elif "rollout" in args and os.environ.get("FAKE_FAIL_ROLLOUT"):
+    sys.exit(1)
 elif "port-forward" in args:
     out(f"Forwarding from 127.0.0.1:{{os.environ['FAKE_PF_PORT']}} -> 5432\n")
     time.sleep(300)  # until the caller stops it

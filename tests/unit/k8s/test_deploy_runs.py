@@ -207,3 +207,51 @@ def test_deploy_with_a_token_file_keeps_calling_the_real_api(cluster: FakeCluste
     assert "sandbox.enabled=true" not in helm_upgrade(cluster.calls("helm"), "tickettrak")
     assert "helm/values/airflow-sandbox.yaml" not in helm_upgrade(cluster.calls("helm"), "airflow")
     assert _applied_token(cluster) == "real-token-1"
+
+
+def _restarts(cluster: FakeCluster) -> list[list[str]]:
+    return [argv for argv in cluster.calls("kubectl") if "rollout" in argv and "restart" in argv]
+
+
+def test_a_new_token_restarts_the_proxy_once(cluster: FakeCluster) -> None:
+    """The proxy reads its token only at start, and a token rotation changes nothing in the chart:
+    deploy restarts it when the token changed, and only then."""
+    proxy = f"deployment/{NAMES['proxyService']}"
+    stamp = cluster.secrets_dir / "aviasales-token.deployed.sha256"
+
+    def deploy(**env: str | None) -> list[list[str]]:
+        cluster.reset()
+        done = cluster.make("deploy", env=cluster.env(**env))
+        assert done.returncode == 0, done.stderr
+        return _restarts(cluster)
+
+    assert len(deploy(TICKETTRAK_AVIASALES_TOKEN="real-token-1")) == 1  # no stamp yet: once
+    assert deploy() == []  # same token (kept from the file): no restart
+    assert deploy(TICKETTRAK_AVIASALES_TOKEN="real-token-1") == []
+    restarted = deploy(TICKETTRAK_AVIASALES_TOKEN="real-token-2")
+    assert [argv[argv.index("restart") + 1] for argv in restarted] == [proxy]
+    # ...after the tickettrak release (the Secret is already updated), before Airflow's.
+    calls = [json.loads(line) for line in cluster.log.read_text().splitlines()]
+    order = [
+        "restart" if "restart" in c["argv"] else c["argv"][2]
+        for c in calls
+        if "restart" in c["argv"] or c["argv"][:2] == ["upgrade", "--install"]
+    ]
+    assert order.index("tickettrak") < order.index("restart") < order.index("airflow")
+    # The stamp holds a hash, owner-only; the token is nowhere in what deploy sent or printed.
+    assert oct(stamp.stat().st_mode & 0o777) == "0o600"
+    assert "real-token-2" not in stamp.read_text() and "real-token-2" not in cluster.log.read_text()
+
+
+def test_a_failed_proxy_restart_is_retried_by_the_next_deploy(cluster: FakeCluster) -> None:
+    cluster.reset()
+    assert cluster.make("deploy", env=cluster.env(TICKETTRAK_AVIASALES_TOKEN="real-token-1")).returncode == 0
+    cluster.reset()
+    failed = cluster.make(
+        "deploy", env=cluster.env(TICKETTRAK_AVIASALES_TOKEN="real-token-2", FAKE_FAIL_ROLLOUT="1")
+    )
+    assert failed.returncode != 0
+    cluster.reset()
+    retried = cluster.make("deploy")
+    assert retried.returncode == 0, retried.stderr
+    assert len(_restarts(cluster)) == 1
