@@ -100,4 +100,4 @@ apply tickettrak-mongodb Opaque mongodb-root-password=mongo-root-password \
 apply tickettrak-secrets Opaque aviasales-token=aviasales-token postgres-dsn=postgres-dsn mongo-uri=mongo-uri
 apply tickettrak-airflow-keys Opaque connection=airflow-metadata-connection fernet-key=airflow-fernet-key \
   api-secret-key=airflow-api-secret-key jwt-secret=airflow-jwt-secret \
-  webserver-secret-key=airflow-webserver-secret-key
+  webserver-secret-key=airflow-webserver-secret-key admin-password=airflow-admin-password

@@ -145,7 +145,7 @@ deploy: helm-tool ## install every Helm release in order (PostgreSQL, MongoDB, T
 	$(HELM) upgrade --install airflow airflow --repo $(AIRFLOW_REPO) --version $(AIRFLOW_CHART_VERSION) \
 	  --namespace $(NS) --values helm/values/airflow.yaml \
 	  $$(test -s $(K8S_SECRETS_DIR)/aviasales-token || echo --values helm/values/airflow-sandbox.yaml) \
-	  --set-string images.airflow.tag=$(TAG) --set-file createUserJob.defaultUser.password=$(K8S_SECRETS_DIR)/airflow-admin-password \
+	  --set-string images.airflow.tag=$(TAG) \
 	  --wait --timeout 10m
 	$(HELM) test tickettrak --namespace $(NS) --logs
 

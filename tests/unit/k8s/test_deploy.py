@@ -268,6 +268,7 @@ def test_deploy_secrets_match_every_consumer(kubectl_shim: tuple[Path, Path], tm
         "api-secret-key",
         "jwt-secret",
         "webserver-secret-key",
+        "admin-password",  # createUserJob's env (helm/values/airflow.yaml), never a helm value
     }
     assert len(base64.urlsafe_b64decode(airflow_keys["fernet-key"])) == 32
     assert airflow_keys["connection"].startswith("postgresql://airflow:")

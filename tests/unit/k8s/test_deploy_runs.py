@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -255,3 +256,78 @@ def test_a_failed_proxy_restart_is_retried_by_the_next_deploy(cluster: FakeClust
     retried = cluster.make("deploy")
     assert retried.returncode == 0, retried.stderr
     assert len(_restarts(cluster)) == 1
+
+
+_JOB_CHART_TEMPLATE = """\
+# Renders createUserJob.args and .env the way a chart passes values through: toYaml, then tpl.
+args: {{ tpl (toYaml .Values.createUserJob.args) . | nindent 2 }}
+env: {{ tpl (toYaml .Values.createUserJob.env) . | nindent 2 }}
+"""
+
+
+def test_the_airflow_admin_password_never_reaches_a_manifest(
+    cluster: FakeCluster, helm: str, tmp_path: Path
+) -> None:
+    """The official chart's default create-user args carry the password as a literal. Ours read
+    it from the environment, which takes it from the Secret deploy/k8s-secrets.sh makes.
+
+    The official chart itself is not rendered here (no Helm repository access): a stand-in chart
+    renders our values through the same toYaml + tpl, and bash runs the result."""
+    # The deploy passes no password to helm, in any form.
+    done = cluster.make("deploy")
+    assert done.returncode == 0, done.stderr
+    password = (cluster.secrets_dir / "airflow-admin-password").read_text()
+    assert len(password) >= 24
+    for argv in cluster.calls("helm"):
+        assert not any("password" in arg.lower() for arg in argv), argv
+    keys = cluster.applied_objects()["tickettrak-airflow-keys"]["data"]
+    assert base64.b64decode(keys["admin-password"]).decode() == password
+
+    # Our values, rendered: the env takes that Secret key, and no literal password is anywhere.
+    values_file = Path(CHART).parent / "values" / "airflow.yaml"
+    values = yaml.safe_load(values_file.read_text())
+    chart = tmp_path / "stand-in"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: stand-in\nversion: 0.0.1\n")
+    (chart / "templates" / "job.yaml").write_text(_JOB_CHART_TEMPLATE)
+    rendered = subprocess.run(
+        [helm, "template", "airflow", str(chart), "--values", str(values_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert password not in rendered.stdout
+    job = next(d for d in yaml.safe_load_all(rendered.stdout) if d)
+    (env,) = job["env"]
+    assert env == {
+        "name": "AIRFLOW_ADMIN_PASSWORD",
+        "valueFrom": {"secretKeyRef": {"name": "tickettrak-airflow-keys", "key": "admin-password"}},
+    }
+
+    # What the container runs: bash expands the password from the environment, at run time.
+    fake_bin = tmp_path / "fake-airflow-bin"
+    fake_bin.mkdir()
+    (fake_bin / "airflow").write_text(
+        f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n"
+    )
+    (fake_bin / "airflow").chmod(0o755)
+    tricky = "pa ss'\"$(x)`y`*"  # whatever the file holds reaches airflow unchanged
+    ran = subprocess.run(
+        job["args"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": f"{fake_bin}:/usr/bin:/bin", "AIRFLOW_ADMIN_PASSWORD": tricky},
+    )
+    assert ran.returncode == 0, ran.stderr
+    user = values["createUserJob"]["defaultUser"]
+    assert json.loads(ran.stdout) == [
+        "users", "create",
+        "--role", user["role"],
+        "--username", user["username"],
+        "--email", user["email"],
+        "--firstname", user["firstName"],
+        "--lastname", user["lastName"],
+        "--password", tricky,
+    ]  # fmt: skip
