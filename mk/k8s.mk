@@ -169,12 +169,14 @@ logs: ## logs of a stage: STAGE=proxy|collect|load|transform|report|source_fresh
 	  $(KUBECTL) -n $(NS) logs "$$pod" --tail=500; \
 	fi
 
+# SQL on the cluster's DWH, run on this machine through a port-forward as the
+# read-only `analytics` role; the password reaches psql in the environment, never on a
+# command line (deploy/k8s-pg-forward.sh). psql: the one on PATH, else the one pgserver ships in .venv.
+PSQL ?= $(or $(shell command -v psql 2>/dev/null),$(firstword $(wildcard $(VENV)/lib/python*/site-packages/pgserver/pginstall/bin/psql)))
 .PHONY: psql
-psql: ## a SQL shell on the DWH as the read-only `analytics` role
-	@pod=$$($(KUBECTL) -n $(NS) get pods -l cnpg.io/cluster=tickettrak-pg,cnpg.io/instanceRole=primary -o name | head -1); \
-	  pw=$$($(KUBECTL) -n $(NS) get secret tickettrak-pg-analytics -o jsonpath='{.data.password}' | base64 -d); \
-	  $(KUBECTL) -n $(NS) exec -it "$$pod" -c postgres -- env PGPASSWORD="$$pw" \
-	    psql "host=localhost dbname=tickettrak user=analytics options='-c search_path=dwh,ods'"
+psql: ## a SQL shell on the DWH as the read-only `analytics` role (port-forward + psql on this machine)
+	@test -n "$(PSQL)" || { echo "no psql: install the PostgreSQL client, or run make venv (pgserver ships one)" >&2; exit 1; }
+	@KUBECTL=$(KUBECTL) NS=$(NS) deploy/k8s-pg-forward.sh $(PSQL)
 
 DAG_ID ?= tickettrak_pipeline
 # The scheduler's pod by the official chart's labels: with LocalExecutor and worker persistence (the

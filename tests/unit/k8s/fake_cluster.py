@@ -56,6 +56,9 @@ elif "get" in args and ("pod" in args or "pods" in args):
 elif "rollout" in args and os.environ.get("FAKE_FAIL_ROLLOUT"):
     sys.exit(1)
 elif "port-forward" in args:
+    if os.environ.get("FAKE_PF_PIDFILE"):
+        with open(os.environ["FAKE_PF_PIDFILE"], "w") as f:
+            f.write(str(os.getpid()))
     out(f"Forwarding from 127.0.0.1:{{os.environ['FAKE_PF_PORT']}} -> 5432\n")
     time.sleep(300)  # until the caller stops it
 sys.exit(int(os.environ.get("FAKE_KUBECTL_RC", "0")))

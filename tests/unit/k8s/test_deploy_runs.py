@@ -4,12 +4,18 @@ kubectl and helm (tests/unit/k8s/fake_cluster.py): what they would send to the c
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pgserver  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -331,3 +337,112 @@ def test_the_airflow_admin_password_never_reaches_a_manifest(
         "--lastname", user["lastName"],
         "--password", tricky,
     ]  # fmt: skip
+
+
+def _print_env_tool(path: Path) -> Path:
+    """A stand-in for psql / tickettrak: prints its argv and the PostgreSQL settings it was given."""
+    path.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        "keys = ('PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD', 'TICKETTRAK_POSTGRES_DSN')\n"
+        "print(json.dumps({'argv': sys.argv[1:], 'env': {k: os.environ.get(k) for k in keys}}))\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def _assert_forward_stopped(pidfile: Path) -> None:
+    pid = int(pidfile.read_text())
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the port-forward (pid {pid}) still runs after the command ended")
+
+
+@pytest.mark.parametrize(("target", "tool_variable"), [("psql", "PSQL")])
+def test_psql_and_report_get_the_password_in_their_environment_only(
+    cluster: FakeCluster, tmp_path: Path, target: str, tool_variable: str
+) -> None:
+    tool = _print_env_tool(tmp_path / "tool")
+    pidfile = tmp_path / "port-forward.pid"
+    done = cluster.make(target, env=cluster.env(FAKE_PF_PIDFILE=str(pidfile)), **{tool_variable: str(tool)})
+    assert done.returncode == 0, done.stderr
+    ran = json.loads(done.stdout.splitlines()[-1])
+    assert ran["env"] == {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(cluster.pf_port),
+        "PGUSER": "analytics",
+        "PGDATABASE": "tickettrak",
+        "PGPASSWORD": cluster.pg_password,
+        "TICKETTRAK_POSTGRES_DSN": f"host=127.0.0.1 port={cluster.pf_port} dbname=tickettrak user=analytics",
+    }
+    # Never on a command line: not kubectl's, not the tool's.
+    assert cluster.pg_password not in json.dumps(cluster.calls()) + json.dumps(ran["argv"])
+    forwards = [argv for argv in cluster.calls("kubectl") if "port-forward" in argv]
+    assert forwards == [
+        ["-n", "tickettrak", "port-forward", "service/tickettrak-pg-rw", ":5432", "--address", "127.0.0.1"]
+    ]
+    assert ran["argv"] == ([] if target == "psql" else ["report"])
+    _assert_forward_stopped(pidfile)
+
+
+@pytest.fixture
+def password_postgres(tmp_path: Path) -> Iterator[tuple[int, str]]:
+    """A real PostgreSQL (pgserver's binaries) that accepts only passwords (scram-sha-256), with a
+    login role `analytics`: the end of the port-forward, on this machine. As root, it runs as
+    pgserver's unprivileged user the way the embedded server does (PostgreSQL refuses root)."""
+    from tests.support import free_port
+
+    bin_dir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+    data, port = tmp_path / "pgdata", free_port()
+    data.mkdir(mode=0o700)
+    (data.parent / "pw").write_text("superuser-password\n")
+    as_user: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
+
+        account = ensure_user_exists("pgserver")
+        ensure_prefix_permissions(data)
+        (data.parent / "pw").chmod(0o644)
+        os.chown(data, account.pw_uid, account.pw_gid)
+        as_user = {"user": account.pw_uid}
+    # Output to files, not pipes: the server pg_ctl starts would hold a pipe open.
+    log = (tmp_path / "pg.out").open("w")
+    run = functools.partial(subprocess.run, check=True, stdout=log, stderr=log, timeout=120)
+    try:
+        run([bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=scram-sha-256",
+             f"--pwfile={data.parent / 'pw'}"], **as_user)  # fmt: skip
+        run([bin_dir / "pg_ctl", "-D", data, "-w", "-l", data / "server.log", "-o",
+             f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "start"], **as_user)  # fmt: skip
+    except subprocess.CalledProcessError:
+        raise AssertionError((tmp_path / "pg.out").read_text()) from None
+    try:
+        password = "analytics-Pa55-for-tests"
+        run(
+            [bin_dir / "psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres",
+             "-c", f"create role analytics login password '{password}'", "-c", "create database tickettrak"],
+            env={**os.environ, "PGPASSWORD": "superuser-password"},
+        )  # fmt: skip
+        yield port, password
+    finally:
+        run([bin_dir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], **as_user)
+        log.close()
+
+
+def test_make_psql_logs_in_with_the_password_from_the_environment(
+    cluster: FakeCluster, password_postgres: tuple[int, str]
+) -> None:
+    cluster.pf_port, cluster.pg_password = password_postgres
+    done = subprocess.run(
+        ["make", "--no-print-directory", "psql", f"KUBECTL={cluster.kubectl}"],
+        cwd=Path(CHART).parents[1],
+        env=cluster.env(),
+        input="select current_user || '@' || current_database();\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "analytics@tickettrak" in done.stdout
