@@ -169,14 +169,22 @@ logs: ## logs of a stage: STAGE=proxy|collect|load|transform|report|source_fresh
 	  $(KUBECTL) -n $(NS) logs "$$pod" --tail=500; \
 	fi
 
-# SQL on the cluster's DWH, run on this machine through a port-forward as the
-# read-only `analytics` role; the password reaches psql in the environment, never on a
+# SQL and the report from the cluster's DWH, run on this machine through a port-forward as the
+# read-only `analytics` role; the password reaches psql / tickettrak in the environment, never on a
 # command line (deploy/k8s-pg-forward.sh). psql: the one on PATH, else the one pgserver ships in .venv.
 PSQL ?= $(or $(shell command -v psql 2>/dev/null),$(firstword $(wildcard $(VENV)/lib/python*/site-packages/pgserver/pginstall/bin/psql)))
 .PHONY: psql
 psql: ## a SQL shell on the DWH as the read-only `analytics` role (port-forward + psql on this machine)
 	@test -n "$(PSQL)" || { echo "no psql: install the PostgreSQL client, or run make venv (pgserver ships one)" >&2; exit 1; }
 	@KUBECTL=$(KUBECTL) NS=$(NS) deploy/k8s-pg-forward.sh $(PSQL)
+
+# In the cluster the report task prints its tables to the Airflow task log; its HTML is written in
+# the pod's scratch space and deleted with the pod. This builds the HTML (with the charts) here.
+REPORT_ARGS ?=
+.PHONY: report-k8s
+report-k8s: ## the HTML report from the cluster's DWH, built on this machine (REPORT_ARGS="--output x.html")
+	@test -x $(TT) || { echo "$(TT) is missing: run make venv" >&2; exit 1; }
+	@KUBECTL=$(KUBECTL) NS=$(NS) deploy/k8s-pg-forward.sh $(TT) report $(REPORT_ARGS)
 
 DAG_ID ?= tickettrak_pipeline
 # The scheduler's pod by the official chart's labels: with LocalExecutor and worker persistence (the

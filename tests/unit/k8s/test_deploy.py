@@ -156,6 +156,7 @@ def test_make_targets_exist() -> None:
         "port-forward",
         "logs",
         "psql",
+        "report-k8s",
         "trigger",
         "kind-down",
         "helm-tool",

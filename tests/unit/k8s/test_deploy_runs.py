@@ -361,7 +361,7 @@ def _assert_forward_stopped(pidfile: Path) -> None:
     raise AssertionError(f"the port-forward (pid {pid}) still runs after the command ended")
 
 
-@pytest.mark.parametrize(("target", "tool_variable"), [("psql", "PSQL")])
+@pytest.mark.parametrize(("target", "tool_variable"), [("psql", "PSQL"), ("report-k8s", "TT")])
 def test_psql_and_report_get_the_password_in_their_environment_only(
     cluster: FakeCluster, tmp_path: Path, target: str, tool_variable: str
 ) -> None:
@@ -386,6 +386,20 @@ def test_psql_and_report_get_the_password_in_their_environment_only(
     ]
     assert ran["argv"] == ([] if target == "psql" else ["report"])
     _assert_forward_stopped(pidfile)
+
+
+def test_report_k8s_runs_the_real_report_cli_on_the_forwarded_port(
+    cluster: FakeCluster, tmp_path: Path
+) -> None:
+    """The real `tickettrak report` takes the forwarded DSN from its environment (nothing listens
+    on the fake forward's port, so it stops at the connection, naming it, without the password)."""
+    from tests.support import free_port
+
+    cluster.pf_port = free_port()
+    done = cluster.make("report-k8s", env=cluster.env(TICKETTRAK_HOME=str(tmp_path / "home")))
+    assert done.returncode != 0
+    assert "cannot reach PostgreSQL" in done.stderr and str(cluster.pf_port) in done.stderr
+    assert cluster.pg_password not in done.stdout + done.stderr
 
 
 @pytest.fixture
