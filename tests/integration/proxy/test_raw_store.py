@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures.ferretdb import unique_database_name
 from tests.integration.proxy.conftest import StoreTarget
 from tickettrak.common.embedded.mongo import open_raw_database
-from tickettrak.common.raw_store import RawStore, RawStoreUnavailable, body_json, stored_body
+from tickettrak.common.raw_store import MixedUpstreams, RawStore, RawStoreUnavailable, body_json, stored_body
 from tickettrak.common.settings import load_settings
 
 pytestmark = [pytest.mark.integration]
@@ -136,3 +136,69 @@ def test_a_writer_behind_another_steps_past_taken_numbers_without_a_gap(wire_sto
     assert second.insert_exchanges([_document(5), _document(6)]) == [5, 6]  # 2, 3, 4 were taken
     stored = [(d["seq"], d["request_id"]) for batch in reader.read_batches(0) for d in batch]
     assert stored == [(n, f"r{n}") for n in range(1, 7)]
+
+
+def _writer(raw_target: StoreTarget, kind: str) -> RawStore:
+    return RawStore(open_raw_database(load_settings(**raw_target.overrides)), upstream_kind=kind)
+
+
+def test_a_store_holds_one_upstream_sandbox_or_real(raw_target: StoreTarget) -> None:
+    """Simulated prices never sit next to real ones: they would load into the same tickets and
+    marts, and a day done against one upstream would count as done for the other."""
+    sandbox = _writer(raw_target, "sandbox")
+    sandbox.ensure_indexes()  # an empty store: claimed for the sandbox
+    sandbox.insert_exchanges([_document(1)])
+    again = _writer(raw_target, "sandbox")
+    again.ensure_indexes()
+    real = _writer(raw_target, "real")
+    with pytest.raises(MixedUpstreams, match=r"holds exchanges with the sandbox .*real Aviasales API"):
+        real.ensure_indexes()
+    with pytest.raises(MixedUpstreams):  # and no write gets past it
+        real.insert_exchanges([_document(2)])
+    assert again.count() == 1
+    for store in (sandbox, again, real):
+        store.close()
+
+
+@pytest.mark.parametrize(("headers", "kind"), [({"X-Sandbox-As-Of": "2026-11-20"}, "sandbox"), ({}, "real")])
+def test_a_store_from_before_the_claim_is_judged_by_its_newest_exchange(
+    raw_target: StoreTarget, headers: dict[str, str], kind: str
+) -> None:
+    # The proxy sends the sandbox (and only the sandbox) its as-of date header.
+    legacy = RawStore(open_raw_database(load_settings(**raw_target.overrides)))  # no upstream: no claim
+    legacy.insert_exchanges([_document(1, request={"headers": {"accept": "*/*", **headers}})])
+    other = "real" if kind == "sandbox" else "sandbox"
+    with pytest.raises(MixedUpstreams):
+        _writer(raw_target, other).ensure_indexes()
+    same = _writer(raw_target, kind)
+    same.ensure_indexes()
+    assert same.insert_exchanges([_document(2)]) == [2]
+    legacy.close()
+    same.close()
+
+
+def test_the_proxy_refuses_to_start_on_the_other_upstreams_store(tt_env: Path) -> None:
+    """`make run` with the sandbox, then with a token in the same home: the proxy stops with the
+    reason (the local pipeline shows it) instead of recording real prices next to simulated ones."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support import free_port
+
+    sandbox = RawStore.open(load_settings(), writer=True)  # no token: the sandbox
+    sandbox.ensure_indexes()
+    sandbox.close()
+    tickettrak = Path(sys.executable).with_name("tickettrak")
+    done = subprocess.run(
+        [str(tickettrak), "proxy", "--host", "127.0.0.1", "--port", str(free_port())],
+        env={**os.environ, "TICKETTRAK_AVIASALES_TOKEN": "a-real-token"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    last = (done.stdout + done.stderr).strip().splitlines()[-1]
+    assert last.startswith("error: the RAW store") and "refusing to mix" in last
+    assert "a-real-token" not in done.stdout + done.stderr

@@ -67,7 +67,12 @@ def start_service(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise ServiceFailed(f"{name} exited with code {process.returncode} at start; see {log_path}")
+            reason = _last_error(log_path)
+            raise ServiceFailed(
+                f"{name} exited with code {process.returncode} at start"
+                + (f": {reason}" if reason else "")
+                + f"; see {log_path}"
+            )
         try:
             if httpx.get(url + ready_path, timeout=1.0).status_code < 500:
                 return service
@@ -76,3 +81,13 @@ def start_service(
         time.sleep(0.2)
     service.stop()
     raise ServiceFailed(f"{name} did not answer on {url}{ready_path} within {timeout:.0f} s; see {log_path}")
+
+
+def _last_error(log_path: Path) -> str | None:
+    """The `error: ...` line a `tickettrak` command ends with when it fails (tickettrak.common.cli)."""
+    try:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return None
+    last = lines[-1] if lines else ""
+    return last.removeprefix("error: ") if last.startswith("error: ") else None

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from tickettrak.common.endpoints import BY_PATH, LOGICAL_DATE_HEADER, RUN_ID_HEADER
 from tickettrak.common.logs import register_secrets
 from tickettrak.common.query_params import PARAMS, InvalidRequest, validate_logical_date
-from tickettrak.common.raw_store import RawStore, RawStoreUnavailable
+from tickettrak.common.raw_store import MixedUpstreams, RawStore, RawStoreUnavailable
 from tickettrak.common.settings import Settings, get_settings
 from tickettrak.proxy.config import ProxySettings
 from tickettrak.proxy.forward import (
@@ -138,6 +138,9 @@ def create_app(
         try:
             await asyncio.to_thread(opened.ensure_indexes)
             state.metrics.raw_store_up.set(1)
+        except MixedUpstreams:
+            opened.close()
+            raise  # no healing from this one: the store holds the other upstream's exchanges
         except RawStoreUnavailable as error:
             # Start anyway: /readyz says not ready, requests get 503, and it heals without a restart.
             state.store_down = str(error)

@@ -22,7 +22,7 @@ def proxy(
     from tickettrak.common.cli import fail, settings_or_exit
     from tickettrak.common.embedded.mongo import RawStoreConfigError
     from tickettrak.common.logs import configure_logging
-    from tickettrak.common.raw_store import RawStoreUnavailable
+    from tickettrak.common.raw_store import MixedUpstreams, RawStoreUnavailable
     from tickettrak.proxy.app import create_app, open_store
     from tickettrak.proxy.config import ProxySettings
 
@@ -40,6 +40,13 @@ def proxy(
         store = open_store(settings, config)  # before serving: a clear reason if it cannot open
     except (RawStoreUnavailable, RawStoreConfigError) as error:
         raise fail(str(error)) from None
+    try:
+        store.ensure_indexes()  # also: never record the sandbox's prices next to real ones
+    except MixedUpstreams as error:
+        store.close()
+        raise fail(str(error)) from None
+    except RawStoreUnavailable:
+        pass  # the app starts anyway: not ready, 503s, and it heals (app.py's lifespan)
     app = create_app(settings, config, store)
     # No access log: the proxy writes its own line per request (with the request id, no token).
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, server_header=False)

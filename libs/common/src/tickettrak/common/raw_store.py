@@ -47,6 +47,11 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from tickettrak.common.settings import Settings
 
 RAW_COLLECTION = "raw_exchanges"
+# One document (_id "upstream"): which upstream this store's exchanges come from, "sandbox" or
+# "real". Simulated prices must never sit next to real ones: they would load into the same
+# tickets and marts, indistinguishable (and a day collected from one counts as done for the other).
+META_COLLECTION = "raw_meta"
+UPSTREAM_KINDS = ("sandbox", "real")
 _Item = TypeVar("_Item")
 SCHEMA_VERSION = 1
 WRITER_LOCK_FILE = "proxy-writer.lock"
@@ -61,8 +66,15 @@ _PROBES_BEFORE_MAX = 4
 _READ_TIMEOUT_S = 120.0
 
 
+_KIND_TEXT = {"sandbox": "sandbox (simulated prices)", "real": "real Aviasales API"}
+
+
 class RawStoreUnavailable(Exception):
     """The RAW store cannot be reached or did not acknowledge a write; the message says why."""
+
+
+class MixedUpstreams(RawStoreUnavailable):
+    """The store holds exchanges from the other upstream (sandbox vs the real API): never mixed."""
 
 
 # --- the body as it is stored ---------------------------------------------------------------------
@@ -220,7 +232,19 @@ class _WriterLock:
 class RawStore:
     """The `raw_exchanges` collection behind one database handle (pymongo or montydb)."""
 
-    def __init__(self, db: Any, *, write_timeout_s: float = 10.0, writer_lock: Path | None = None) -> None:
+    def __init__(
+        self,
+        db: Any,
+        *,
+        write_timeout_s: float = 10.0,
+        writer_lock: Path | None = None,
+        upstream_kind: str | None = None,
+    ) -> None:
+        """`upstream_kind` ("sandbox" or "real"): a writer's upstream, claimed or checked by
+        `ensure_indexes` (see META_COLLECTION); None for readers."""
+        if upstream_kind is not None and upstream_kind not in UPSTREAM_KINDS:
+            raise ValueError(f"upstream_kind must be one of {UPSTREAM_KINDS}, got {upstream_kind!r}")
+        self._upstream_kind = upstream_kind
         self._db = db
         self._pymongo = _is_pymongo(db)
         self._write_timeout_s = write_timeout_s
@@ -241,12 +265,14 @@ class RawStore:
         server_selection_timeout_ms: int = 5000,
         write_timeout_s: float = 10.0,
     ) -> RawStore:
-        """Open the configured store. `writer=True` for the proxy (takes the embedded lock)."""
+        """Open the configured store. `writer=True` for the proxy (takes the embedded lock, and
+        writes only exchanges with the settings' upstream: the sandbox without a token)."""
         from tickettrak.common.embedded.mongo import embedded_raw_dir, is_embedded, open_raw_database
 
         db = open_raw_database(settings, server_selection_timeout_ms=server_selection_timeout_ms)
         lock = embedded_raw_dir(settings) / WRITER_LOCK_FILE if writer and is_embedded(settings) else None
-        return cls(db, write_timeout_s=write_timeout_s, writer_lock=lock)
+        kind = ("sandbox" if settings.uses_sandbox else "real") if writer else None
+        return cls(db, write_timeout_s=write_timeout_s, writer_lock=lock, upstream_kind=kind)
 
     @property
     def collection(self) -> Any:
@@ -303,16 +329,47 @@ class RawStore:
             raise self._unavailable(error, "answering a ping") from error
 
     def ensure_indexes(self) -> None:
-        """Create the indexes (idempotent): unique `seq`, and (logical_date, request_key) for resume."""
+        """Create the indexes (idempotent): unique `seq`, and (logical_date, request_key) for resume.
+        A writer also claims the store for its upstream, or checks it (raises `MixedUpstreams`)."""
         try:
             with self._guard(self._write_timeout_s):
                 self.collection.create_index([("seq", 1)], unique=True, name="seq_unique")
                 self.collection.create_index(
                     [("logical_date", 1), ("request_key", 1)], name="logical_date_request_key"
                 )
+                stored = self._claim_upstream() if self._upstream_kind is not None else None
         except Exception as error:
             raise self._unavailable(error, "creating indexes") from error
+        if stored is not None and stored != self._upstream_kind:
+            raise MixedUpstreams(
+                f"the RAW store ({self.describe()}) holds exchanges with the {_KIND_TEXT[stored]}; this "
+                f"proxy's upstream is the {_KIND_TEXT[str(self._upstream_kind)]}: refusing to mix simulated "
+                "and real prices in one store. Use another store: another TICKETTRAK_HOME on a laptop, "
+                "another database in TICKETTRAK_MONGO_URI in a cluster"
+            )
         self._indexes_ready = True
+
+    def _claim_upstream(self) -> str:
+        """The upstream kind the store holds: recorded, else inferred from its newest exchange, else
+        (an empty store) claimed for this writer's."""
+        meta = self._db[META_COLLECTION]
+        found = meta.find_one({"_id": "upstream"})
+        if found is not None:
+            return str(found.get("kind"))
+        newest = list(self.collection.find({}, {"request.headers": 1}).sort("seq", -1).limit(1))
+        # Stores from before the marker: the proxy sends the sandbox its as-of date header, and
+        # only the sandbox.
+        headers = newest[0].get("request", {}).get("headers", {}) if newest else {}
+        inferred = "sandbox" if any(k.lower() == "x-sandbox-as-of" for k in headers) else "real"
+        kind = inferred if newest else str(self._upstream_kind)
+        try:
+            meta.insert_one({"_id": "upstream", "kind": kind})
+        except Exception:  # another replica claimed it first (duplicate _id): its claim stands
+            found = meta.find_one({"_id": "upstream"})
+            if found is None:
+                raise
+            return str(found.get("kind"))
+        return kind
 
     def max_seq(self) -> int:
         """The largest seq in RAW, 0 when empty."""
