@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -87,10 +90,18 @@ def _layer_counts(home: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def first_and_second_run(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    home = tmp_path_factory.mktemp("run-e2e") / "home"
+def first_and_second_run() -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    # Not under pytest's basetemp: as root, the embedded PostgreSQL runs as the `pgserver` user,
+    # and any other pytest session starting meanwhile tightens `pytest-of-root` back to 0700 (seen:
+    # initdb "Permission denied" while a second session ran). tests/fixtures/postgres.py does the same.
+    root = Path(tempfile.mkdtemp(prefix="tt-run-e2e-"))
+    try:
+        yield _first_and_second_run(root / "home")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _first_and_second_run(home: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     first = _run(home)
     assert first.returncode == 0, f"tickettrak run failed:\n{first.stdout[-3000:]}\n{first.stderr[-3000:]}"
     assert "Report:" in first.stdout
