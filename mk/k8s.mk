@@ -88,7 +88,8 @@ kube-tools: $(TOOLS_VENV)/.installed ## hadolint, kubernetes-validate, checkov i
 ci-tools: helm-tool kube-tools
 
 .PHONY: kube-check
-kube-check: venv helm-tool kube-tools ## the chart, manifests and Dockerfiles through helm lint, kubernetes-validate, hadolint, checkov
+# airflow-venv: `make trigger`'s Airflow command lines are checked with Airflow's own CLI parser.
+kube-check: venv helm-tool kube-tools airflow-venv ## the chart, manifests and Dockerfiles through helm lint, kubernetes-validate, hadolint, checkov
 	$(VENV)/bin/pytest -q tests/unit/k8s $(PYTEST_ARGS)
 
 # --- the cluster --------------------------------------------------------------------------------
