@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pgserver  # type: ignore[import-untyped]
+import pgserver
 import pytest
 import yaml
 
@@ -418,6 +418,7 @@ def password_postgres(tmp_path: Path) -> Iterator[tuple[int, str]]:
         from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
         account = ensure_user_exists("pgserver")
+        assert account is not None
         ensure_prefix_permissions(data)
         (data.parent / "pw").chmod(0o644)
         os.chown(data, account.pw_uid, account.pw_gid)
