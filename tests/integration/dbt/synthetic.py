@@ -48,10 +48,17 @@ def _routes_values(count: int) -> str:
     return "values " + ", ".join(rows)
 
 
+# What `tickettrak load` does to its session (migration 0002): its writes request no full dbt
+# rebuild. The generator writes as the loader would, so a test's new day stays incremental.
+AS_THE_LOADER = "select set_config('tickettrak.loading', 'on', false);"
+
+
 def insert_days_sql(history: History, first_day: date, days: int, loaded_at: str = "now()") -> str:
     """SQL inserting `days` observation days starting at `first_day` (request logs, then tickets)."""
     airlines = "array[" + ", ".join(f"'{a}'" for a in AIRLINES) + "]"
-    return f"""
+    return (
+        AS_THE_LOADER
+        + f"""
 with routes (route_no, origin, destination, origin_airport, destination_airport, base_price) as (
     {_routes_values(history.routes)}
 ),
@@ -125,6 +132,7 @@ from requests q
 cross join generate_series(1, {history.offers_per_departure}) as j
 where exists (select 1 from inserted_requests i where i.raw_id = q.raw_id)
 """
+    )
 
 
 def insert_history(conn: Any, history: History) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.dbt.conftest import TransformOn, TransformResult, Warehouse, checksums
-from tests.integration.dbt.synthetic import insert_days_sql
+from tests.integration.dbt.synthetic import AS_THE_LOADER, insert_days_sql
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -106,9 +106,10 @@ def test_incremental_run_equals_full_rebuild(
         warehouse.execute(insert_days_sql(history, history.last_observed + timedelta(days=1), 1))
         days += 1
     if change == "new_day_and_recollected_old_day":
-        # A re-collected old day: its tickets get a new load time and new prices.
+        # A re-collected old day: its tickets get a new load time and new prices (written as the
+        # loader writes: no full-rebuild request, so this stays an incremental run).
         warehouse.execute(
-            f"update aviasales.tickets set price = price + 111, loaded_at = now() "
+            AS_THE_LOADER + f"update aviasales.tickets set price = price + 111, loaded_at = now() "
             f"where observed_date = '{history.first_observed + timedelta(days=2)}'"
         )
     if change.startswith("recollected_last_day_drops_a_departure_date"):
@@ -119,7 +120,7 @@ def test_incremental_run_equals_full_rebuild(
             f"delete from aviasales.tickets where observed_date = '{last}' and departure_date = '{farthest}'"
         )
         warehouse.execute(
-            f"update aviasales.tickets set price = price + 7, loaded_at = now() "
+            AS_THE_LOADER + f"update aviasales.tickets set price = price + 7, loaded_at = now() "
             f"where observed_date = '{last}'"
         )
         warehouse.execute(

@@ -1,7 +1,8 @@
-"""Changes to aviasales.tickets that the incremental models cannot see (they pick work by the
-surviving rows' loaded_at): rows deleted or truncated, changed by hand without a new loaded_at,
-set to a price of 0. PostgreSQL logs them in aviasales.full_rebuild_requests (the loader's
-migration 0002) and `tickettrak transform` rebuilds in full until a full build covered them."""
+"""Changes to aviasales.tickets that the incremental models may not see (they pick work by
+loaded_at, which only the loader sets reliably): rows deleted or truncated, rows inserted or
+updated by anyone but the loader. PostgreSQL logs them in aviasales.full_rebuild_requests (the
+loader's migration 0002) and `tickettrak transform` rebuilds in full until a full build covered
+them. Writes marked as the loader's (AS_THE_LOADER, what `tickettrak load` sets) request nothing."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ import psycopg
 import pytest
 
 from tests.integration.dbt.conftest import TransformResult, Warehouse, checksums
-from tests.integration.dbt.synthetic import insert_history
+from tests.integration.dbt.synthetic import AS_THE_LOADER, insert_days_sql, insert_history
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REBUILDING = "rebuilding in full"
 
 
-def _pending(warehouse: Warehouse) -> int:
-    rows = warehouse.query("select count(*) from aviasales.full_rebuild_requests where rebuilt_at is null")
-    return int(str(rows[0][0]))
+def _pending(warehouse: Warehouse) -> list[tuple[object, ...]]:
+    return warehouse.query(
+        "select operation, rows_affected from aviasales.full_rebuild_requests "
+        "where rebuilt_at is null order by id"
+    )
 
 
 def test_unseen_changes_make_the_next_transform_rebuild_in_full(
@@ -40,18 +43,25 @@ def test_unseen_changes_make_the_next_transform_rebuild_in_full(
         f"delete from aviasales.tickets where observed_date = '{last}' "
         f"and departure_date >= date_trunc('month', '{last}'::date + {history.horizon_days})"
     )
-    # A fix by hand that leaves loaded_at alone; a re-load that turns prices into "no price".
+    # Fixes by hand: one leaves loaded_at alone; one sets a price to "no price"; one moves a
+    # route's departures to another month with a new loaded_at (the month they left would stay).
     warehouse.execute(f"update aviasales.tickets set price = price * 2 where observed_date = '{fixed_day}'")
     warehouse.execute(
         f"update aviasales.tickets set price = 0, loaded_at = now() where observed_date = '{zeroed_day}' "
         "and origin = 'MOW'"
     )
-    assert _pending(warehouse) == 4
+    warehouse.execute(
+        "update aviasales.tickets set departure_date = departure_date + 35, "
+        "departure_at = departure_at + interval '35 days', return_date = return_date + 35, "
+        f"return_at = return_at + interval '35 days', loaded_at = now() where observed_date = '{last}' "
+        "and origin = 'MOW'"
+    )
+    assert [op for op, _ in _pending(warehouse)] == ["DELETE", "DELETE", "UPDATE", "UPDATE", "UPDATE"]
 
     rebuilt = transform()
     assert rebuilt.exit_code == 0, rebuilt.output
     assert REBUILDING in rebuilt.output and "DELETE" in rebuilt.output and "UPDATE" in rebuilt.output
-    assert _pending(warehouse) == 0
+    assert _pending(warehouse) == []
     for table in ("dwh.fct_price_observations", "dwh.mart_price_dynamics"):
         assert warehouse.query(f"select count(*) from {table} where observed_date = '{gone_day}'") == [(0,)]
         assert warehouse.query(
@@ -73,15 +83,24 @@ def test_unseen_changes_make_the_next_transform_rebuild_in_full(
     assert checksums(warehouse) == after_rebuild
 
 
-def test_changes_incremental_runs_see_request_nothing(warehouse: Warehouse) -> None:
-    # What the loader does: insert; re-sight a row (same key and price) with a new loaded_at.
+def test_the_loaders_writes_request_nothing_and_others_do(warehouse: Warehouse) -> None:
+    history = warehouse.history
+    # What the loader does, in its marked session: a new day; re-sighted rows with a new loaded_at.
+    warehouse.execute(insert_days_sql(history, history.last_observed + timedelta(days=1), 1))
     warehouse.execute(
-        "update aviasales.tickets set raw_seq = raw_seq + 1000, loaded_at = now() "
-        f"where observed_date = '{warehouse.history.last_observed}'"
+        AS_THE_LOADER + "update aviasales.tickets set raw_seq = raw_seq + 1000, loaded_at = now() "
+        f"where observed_date = '{history.last_observed}'"
     )
     warehouse.execute("delete from aviasales.tickets where false")  # matched nothing
-    warehouse.execute("update aviasales.tickets set price = 1 where false")
-    assert _pending(warehouse) == 0
+    assert _pending(warehouse) == []
+    # The same writes by anyone else: each asks for a full rebuild (an INSERT is not counted).
+    warehouse.execute(
+        insert_days_sql(history, history.last_observed + timedelta(days=2), 1)[len(AS_THE_LOADER) :]
+    )
+    warehouse.execute(
+        f"update aviasales.tickets set raw_seq = raw_seq + 1 where observed_date = '{history.last_observed}'"
+    )
+    assert _pending(warehouse) == [("INSERT", None), ("UPDATE", None)]
 
 
 def test_requests_stay_pending_through_selective_and_failed_runs(
@@ -89,32 +108,34 @@ def test_requests_stay_pending_through_selective_and_failed_runs(
 ) -> None:
     assert transform().exit_code == 0
     warehouse.execute("truncate aviasales.request_logs cascade")  # as `load --full-refresh` does
-    assert warehouse.query(
-        "select table_name, operation, rows_affected from aviasales.full_rebuild_requests"
-    ) == [("tickets", "TRUNCATE", None)]
+    assert _pending(warehouse) == [("TRUNCATE", None)]
 
     selective = transform("-s", "mart_price_dynamics")
     assert selective.exit_code == 0, selective.output
     assert "a selective run does not rebuild in full" in selective.output
-    assert _pending(warehouse) == 1
+    assert len(_pending(warehouse)) == 1
 
-    # The reload brings a row that breaks a data test: the full build fails and nothing is marked.
+    # The reload (as the loader) brings a row that breaks a data test: the full build fails and
+    # marks nothing.
     with psycopg.connect(warehouse.dsn, autocommit=True) as conn:
         insert_history(conn, warehouse.history)
         conn.execute(
-            b"update aviasales.tickets set departure_date = observed_date - 1, loaded_at = now() "
-            b"where offer_id = (select min(offer_id) from aviasales.tickets)"
+            (
+                AS_THE_LOADER
+                + "update aviasales.tickets set departure_date = observed_date - 1, loaded_at = now() "
+                "where offer_id = (select min(offer_id) from aviasales.tickets)"
+            ).encode()
         )
+    assert len(_pending(warehouse)) == 1
     failed = transform()
     assert failed.exit_code == 1
     assert REBUILDING in failed.output
-    assert _pending(warehouse) == 1
+    assert len(_pending(warehouse)) == 1
 
-    warehouse.execute(
-        "update aviasales.tickets set departure_date = observed_date + 1, loaded_at = now() "
-        "where departure_date < observed_date"
+    warehouse.execute(  # fixed by hand: one more request
+        "update aviasales.tickets set departure_date = observed_date + 1 where departure_date < observed_date"
     )
     fixed = transform()
     assert fixed.exit_code == 0, fixed.output
     assert REBUILDING in fixed.output
-    assert _pending(warehouse) == 0
+    assert _pending(warehouse) == []

@@ -1,9 +1,10 @@
-"""Changes upstream that the incremental models cannot see: a reason to rebuild in full.
+"""Changes upstream that the incremental models may not see: a reason to rebuild in full.
 
-dbt's incremental models pick their work by the `loaded_at` of the rows that are there. A row
-deleted (or a table truncated by `tickettrak load --full-refresh`), changed by hand without a new
-`loaded_at`, moved to another key or set to a price of 0 leaves nothing for them to pick, and an
-incremental run would keep its old version in the fact, the dimensions and the marts. The
+dbt's incremental models pick their work by the `loaded_at` of the rows that are there, which
+only the loader sets reliably. A row deleted (or a table truncated by `tickettrak load
+--full-refresh`), or inserted or updated by anyone but the loader (a fix by hand that moves a row
+to another month, keeps an old loaded_at, sets a price of 0), leaves nothing for them to pick, and
+an incremental run would keep the old version in the fact, the dimensions and the marts. The
 loader's migration 0002 makes PostgreSQL log each such change in
 `aviasales.full_rebuild_requests`; `tickettrak transform` turns pending requests into a
 `--full-refresh` build and, once that build succeeded, stamps the requests it covered.

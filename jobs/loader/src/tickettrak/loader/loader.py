@@ -87,6 +87,9 @@ def run_load(
         dsn, autocommit=True, application_name="tickettrak-loader", client_encoding="utf8"
     ) as conn:
         migrate(conn)
+        # Marks this session's inserts and upserts as the loader's (migration 0002): dbt's
+        # incremental runs see them by loaded_at, so they request no full rebuild.
+        conn.execute("SET tickettrak.loading = 'on'")
         _lock(conn, None if wait_for_lock else lock_grace_s)
         try:
             _load(conn, store, summary, full_refresh, batch_size, overlap, on_start, on_batch)

@@ -1,19 +1,20 @@
 -- 0002: requests for a full dbt rebuild, written by PostgreSQL itself when aviasales.tickets
--- changes in a way dbt's incremental models cannot see. They find their work by `loaded_at`,
--- which only rows still there carry, and only when a change sets it. So these are logged:
+-- changes in a way dbt's incremental models may not see. They find their work by `loaded_at`,
+-- which only rows that are still there carry, and which only the loader sets reliably. Logged:
 --   * a TRUNCATE (as `tickettrak load --full-refresh` does) or a DELETE (also a cascade from
---     request_logs): the removed rows leave nothing to find;
---   * an UPDATE of a row that leaves loaded_at as it was (a fix by hand), moves the row to
---     another key, or sets its price to 0 (the sightings drop it: it vanishes downstream).
--- `tickettrak transform` runs a --full-refresh build while a request has no rebuilt_at and then
--- stamps it (jobs/dbt_runner: rebuild_requests.py). The loader only inserts, and updates
--- re-sighted rows with a new loaded_at under the same key and price: its loads log nothing.
+--     request_logs), whoever runs it: the removed rows leave nothing to find;
+--   * an INSERT or UPDATE by anyone but the loader (a fix by hand, a restore): it may move a row
+--     to another month or key, or keep an old loaded_at, which incremental runs would miss.
+-- The loader marks its own session (`SET tickettrak.loading = 'on'`, loader.py): it only inserts
+-- new rows and updates re-sighted ones under the same key with loaded_at = now(), all visible to
+-- incremental runs, so its loads log nothing. `tickettrak transform` runs a --full-refresh build
+-- while a request has no rebuilt_at, then stamps it (jobs/dbt_runner: rebuild_requests.py).
 
 CREATE TABLE aviasales.full_rebuild_requests (
     id              bigserial   PRIMARY KEY,
     table_name      text        NOT NULL,
-    operation       text        NOT NULL,             -- TRUNCATE / DELETE / UPDATE
-    rows_affected   bigint,                           -- null for TRUNCATE (PostgreSQL does not count)
+    operation       text        NOT NULL,             -- TRUNCATE / DELETE / INSERT / UPDATE
+    rows_affected   bigint,                           -- null when PostgreSQL does not count them
     requested_at    timestamptz NOT NULL DEFAULT now(),
     rebuilt_at      timestamptz                       -- set by the full dbt build that covered it
 );
@@ -22,20 +23,15 @@ CREATE FUNCTION aviasales.request_full_rebuild() RETURNS trigger LANGUAGE plpgsq
 DECLARE
     affected bigint;
 BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO aviasales.full_rebuild_requests (table_name, operation) VALUES (TG_TABLE_NAME, TG_OP);
-        RETURN NULL;
-    ELSIF TG_OP = 'DELETE' THEN
-        SELECT count(*) INTO affected FROM old_rows;
-    ELSE
-        SELECT count(*) INTO affected FROM new_rows n
-        WHERE n.loaded_at IS DISTINCT FROM now()  -- the loader's updates set it to now()
-           OR n.price <= 0
-           OR NOT EXISTS (SELECT 1 FROM old_rows o
-                          WHERE o.observed_date = n.observed_date AND o.offer_id = n.offer_id);
+    IF TG_OP IN ('INSERT', 'UPDATE') AND current_setting('tickettrak.loading', true) = 'on' THEN
+        RETURN NULL;  -- the loader's own writes: incremental runs see them by loaded_at
     END IF;
-    -- Statement triggers also fire when nothing matched: only real changes are requests.
-    IF affected > 0 THEN
+    IF TG_OP = 'DELETE' THEN
+        SELECT count(*) INTO affected FROM old_rows;
+    END IF;
+    -- Statement triggers also fire when nothing matched: a DELETE of no row asks nothing (an
+    -- INSERT or UPDATE by hand is not counted: it asks, once, whatever it matched).
+    IF affected IS NULL OR affected > 0 THEN
         INSERT INTO aviasales.full_rebuild_requests (table_name, operation, rows_affected)
         VALUES (TG_TABLE_NAME, TG_OP, affected);
     END IF;
@@ -48,6 +44,9 @@ CREATE TRIGGER tickets_truncated AFTER TRUNCATE ON aviasales.tickets
 CREATE TRIGGER tickets_deleted AFTER DELETE ON aviasales.tickets
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION aviasales.request_full_rebuild();
+-- INSERT and UPDATE without transition tables: the loader's COPY and upserts pay one function
+-- call per statement, nothing per row.
+CREATE TRIGGER tickets_inserted AFTER INSERT ON aviasales.tickets
+    FOR EACH STATEMENT EXECUTE FUNCTION aviasales.request_full_rebuild();
 CREATE TRIGGER tickets_updated AFTER UPDATE ON aviasales.tickets
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION aviasales.request_full_rebuild();
