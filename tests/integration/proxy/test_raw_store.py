@@ -160,13 +160,23 @@ def test_a_store_holds_one_upstream_sandbox_or_real(raw_target: StoreTarget) -> 
         store.close()
 
 
-@pytest.mark.parametrize(("headers", "kind"), [({"X-Sandbox-As-Of": "2026-11-20"}, "sandbox"), ({}, "real")])
+REAL_URL = "https://api.travelpayouts.com/aviasales/v3/prices_for_dates?origin=MOW"
+
+
+@pytest.mark.parametrize(
+    ("url", "headers", "kind"),
+    [
+        (REAL_URL, {}, "real"),
+        (REAL_URL, {"X-Sandbox-As-Of": "2026-11-20"}, "sandbox"),  # only the sandbox gets it
+        ("http://127.0.0.1:8090/aviasales/v3/prices_for_dates", {}, "sandbox"),  # curl without a date
+        (None, {}, "sandbox"),  # no request recorded: not known to be real
+    ],
+)
 def test_a_store_from_before_the_claim_is_judged_by_its_newest_exchange(
-    raw_target: StoreTarget, headers: dict[str, str], kind: str
+    raw_target: StoreTarget, url: str | None, headers: dict[str, str], kind: str
 ) -> None:
-    # The proxy sends the sandbox (and only the sandbox) its as-of date header.
     legacy = RawStore(open_raw_database(load_settings(**raw_target.overrides)))  # no upstream: no claim
-    legacy.insert_exchanges([_document(1, request={"headers": {"accept": "*/*", **headers}})])
+    legacy.insert_exchanges([_document(1, request={"url": url, "headers": {"accept": "*/*", **headers}})])
     other = "real" if kind == "sandbox" else "sandbox"
     with pytest.raises(MixedUpstreams):
         _writer(raw_target, other).ensure_indexes()

@@ -12,6 +12,9 @@ import pytest
 from tests.fixtures.ferretdb import FerretDBFactory, FerretDBServer
 from tests.fixtures.sandbox import SandboxHandle
 from tests.integration.proxy.conftest import QUERIES, RUN_HEADERS, ProxyFactory, StoreTarget
+from tickettrak.common.embedded.mongo import open_raw_database
+from tickettrak.common.raw_store import RawStore
+from tickettrak.common.settings import SANDBOX_TOKEN, load_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.ferretdb]
 
@@ -69,3 +72,30 @@ async def test_raw_store_down_then_back(
     assert [d["seq"] for d in documents] == [1, 2]
     assert [d["request"]["query"]["departure_at"] for d in documents] == ["2026-12-01", "2026-12-04"]
     assert (await proxy.client.get("/readyz")).status_code == 200
+
+
+async def test_a_store_back_with_the_other_upstreams_exchanges_spends_no_upstream_call(
+    proxy_factory: ProxyFactory,
+    sandbox: SandboxHandle,
+    private_ferretdb: FerretDBServer,
+    raw_target: StoreTarget,
+) -> None:
+    """Started while its store was down, a proxy learns only when the store is back that it holds
+    the other upstream's exchanges: from then on it must refuse before calling upstream (with a
+    token, every call spends the real API's budget) and /readyz must say not ready."""
+    claimed = RawStore(open_raw_database(load_settings(**raw_target.overrides)), upstream_kind="sandbox")
+    claimed.ensure_indexes()
+    claimed.close()
+    private_ferretdb.stop()
+    proxy = await proxy_factory(  # a token: this proxy's upstream counts as the real API
+        sandbox.base_url, token=SANDBOX_TOKEN, raw_write_timeout_s=2.0, raw_ping_timeout_s=0.5
+    )
+    private_ferretdb.start()
+    for day in range(1, 4):
+        answer = await proxy.client.get(PATH, params=_query(day), headers=RUN_HEADERS)
+        assert answer.status_code == 503, answer.text
+        assert "refusing to mix" in answer.json()["message"]
+    assert sandbox.calls("prices_for_dates") == 0
+    ready = await proxy.client.get("/readyz")
+    assert ready.status_code == 503 and "refusing to mix" in ready.json()["raw_store"]["error"]
+    assert proxy.documents() == []

@@ -262,6 +262,8 @@ async def _check_store(state: ProxyState) -> dict[str, Any]:
 
     async def probe() -> None:
         await asyncio.to_thread(store.ping, state.config.raw_ping_timeout_s)
+        if not store.ready:  # e.g. the store holds the other upstream's exchanges (MixedUpstreams)
+            await asyncio.to_thread(store.ensure_indexes)
 
     result = await _check(probe)
     state.store_down = None if result["ok"] else result["error"]

@@ -114,6 +114,8 @@ async def ensure_store_up(state: ProxyState) -> str | None:
     assert state.store is not None
     try:
         await asyncio.to_thread(state.store.ping, state.config.raw_ping_timeout_s)
+        if not state.store.ready:  # down since the start: indexes and the upstream check first,
+            await asyncio.to_thread(state.store.ensure_indexes)  # before any call goes upstream
     except RawStoreUnavailable as error:
         state.store_down = str(error)
         state.metrics.raw_store_up.set(0)

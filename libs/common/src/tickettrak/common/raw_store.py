@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
-from tickettrak.common.settings import Settings
+from tickettrak.common.settings import REAL_API_BASE_URL, Settings
 
 RAW_COLLECTION = "raw_exchanges"
 # One document (_id "upstream"): which upstream this store's exchanges come from, "sandbox" or
@@ -282,6 +282,11 @@ class RawStore:
     def is_embedded(self) -> bool:
         return not self._pymongo
 
+    @property
+    def ready(self) -> bool:
+        """`ensure_indexes` succeeded: indexes made and (a writer) the upstream claimed or checked."""
+        return self._indexes_ready
+
     def close(self) -> None:
         if self._writer_lock is not None:
             self._writer_lock.release()
@@ -356,11 +361,14 @@ class RawStore:
         found = meta.find_one({"_id": "upstream"})
         if found is not None:
             return str(found.get("kind"))
-        newest = list(self.collection.find({}, {"request.headers": 1}).sort("seq", -1).limit(1))
-        # Stores from before the marker: the proxy sends the sandbox its as-of date header, and
-        # only the sandbox.
-        headers = newest[0].get("request", {}).get("headers", {}) if newest else {}
-        inferred = "sandbox" if any(k.lower() == "x-sandbox-as-of" for k in headers) else "real"
+        newest = list(self.collection.find({}, {"request": 1}).sort("seq", -1).limit(1))
+        # A store from before the marker: real if its newest exchange went to the real API's host
+        # without the as-of header the proxy sends only to the sandbox.
+        request = newest[0].get("request") if newest else None
+        request = request if isinstance(request, dict) else {}
+        headers, url = request.get("headers") or {}, str(request.get("url") or "")
+        to_sandbox = any(str(k).lower() == "x-sandbox-as-of" for k in headers)
+        inferred = "real" if url.startswith(REAL_API_BASE_URL + "/") and not to_sandbox else "sandbox"
         kind = inferred if newest else str(self._upstream_kind)
         try:
             meta.insert_one({"_id": "upstream", "kind": kind})
