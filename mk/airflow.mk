@@ -22,6 +22,7 @@ ci-tools: airflow-venv
 
 .PHONY: airflow-lock
 airflow-lock: ## re-pin dags/requirements-airflow*.txt from the .in files (after a version bump)
+	@$(ENSURE_UV)
 	cd dags && $(UV) pip compile --quiet --universal --python-version 3.11 --no-header \
 	  requirements-airflow.in -o requirements-airflow.txt
 	cd dags && $(UV) pip compile --quiet --universal --python-version 3.11 --no-header \

@@ -190,8 +190,8 @@ report-k8s: ## the HTML report from the cluster's DWH, built on this machine (RE
 DAG_ID ?= tickettrak_pipeline
 # The scheduler's pod by the official chart's labels: with LocalExecutor and worker persistence (the
 # chart's default) the scheduler is a StatefulSet, not a Deployment, so `deploy/airflow-scheduler`
-# does not exist. Airflow 3 gives a triggered run no logical date unless asked, and then the DAG's
-# `{{ ds }}` cannot render: the run gets "now" (UTC), whose day is the day the real API accepts.
+# does not exist. Airflow 3 gives a triggered run no logical date unless asked (the DAG then uses
+# the day it was asked for); the run gets "now" (UTC) explicitly, the day the real API accepts.
 AIRFLOW_SCHEDULER_SELECTOR := component=scheduler,release=airflow
 .PHONY: trigger
 trigger: ## run the DAG once (Airflow's CLI in the scheduler pod) and list its runs

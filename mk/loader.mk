@@ -8,6 +8,7 @@ LOADER_BENCH_ARGS ?= --sizes 10000,100000,1000000 --time-cap 400 \
 DLT_VENV ?= /tmp/tickettrak-dlt-venv
 
 $(DLT_VENV)/bin/python:
+	@$(ENSURE_UV)
 	$(UV) venv $(DLT_VENV) --python $(PYTHON) -q
 	$(UV) pip install --python $(DLT_VENV)/bin/python -q "dlt[postgres]"
 
