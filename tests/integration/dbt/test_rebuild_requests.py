@@ -83,6 +83,26 @@ def test_unseen_changes_make_the_next_transform_rebuild_in_full(
     assert checksums(warehouse) == after_rebuild
 
 
+def test_a_hand_fix_that_moves_rows_with_a_new_loaded_at_is_rebuilt_in_full(
+    transform: Callable[..., TransformResult], warehouse: Warehouse
+) -> None:
+    # The review's repro: visible to the fact by its new loaded_at, but the avg-price mart never
+    # rebuilt the departure month the rows left, and an incremental run differed from a full one.
+    assert transform().exit_code == 0
+    warehouse.execute(
+        "update aviasales.tickets set departure_date = departure_date + 35, "
+        "departure_at = departure_at + interval '35 days', return_date = return_date + 35, "
+        "return_at = return_at + interval '35 days', loaded_at = now() "
+        f"where observed_date = '{warehouse.history.last_observed}' and origin = 'MOW'"
+    )
+    moved = transform()
+    assert moved.exit_code == 0, moved.output
+    assert REBUILDING in moved.output
+    after = checksums(warehouse)
+    assert transform("--full-refresh").exit_code == 0
+    assert checksums(warehouse) == after
+
+
 def test_the_loaders_writes_request_nothing_and_others_do(warehouse: Warehouse) -> None:
     history = warehouse.history
     # What the loader does, in its marked session: a new day; re-sighted rows with a new loaded_at.
