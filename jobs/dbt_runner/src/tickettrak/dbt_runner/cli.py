@@ -89,11 +89,11 @@ def transform(
                     f"{', '.join(missing)} not found in the database: run `tickettrak load` first "
                     "(it creates the tables from its migrations)"
                 )
-            # Changes upstream that the incremental models cannot see: rebuild in full.
+            # Changes upstream that the incremental models may not see: rebuild in full.
             requests = None if freshness else pending_requests(dsn)
             if requests is not None and select:
                 typer.echo(
-                    f"warning: aviasales.tickets changed in a way incremental runs cannot see "
+                    f"warning: aviasales.tickets changed in a way incremental runs may not see "
                     f"({requests.describe()}); a selective run does not rebuild in full: "
                     "run `tickettrak transform` without --select",
                     err=True,
