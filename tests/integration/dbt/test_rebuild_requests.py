@@ -7,7 +7,7 @@ them. Writes marked as the loader's (AS_THE_LOADER, what `tickettrak load` sets)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 import psycopg
 import pytest
@@ -24,6 +24,16 @@ def _pending(warehouse: Warehouse) -> list[tuple[object, ...]]:
     return warehouse.query(
         "select operation, rows_affected from aviasales.full_rebuild_requests "
         "where rebuilt_at is null order by id"
+    )
+
+
+def _move_mow_departures_by_hand(day: date) -> str:
+    """A fix by hand with a new loaded_at: the day's MOW departures move 35 days (to another month)."""
+    return (
+        "update aviasales.tickets set departure_date = departure_date + 35, "
+        "departure_at = departure_at + interval '35 days', return_date = return_date + 35, "
+        "return_at = return_at + interval '35 days', loaded_at = now() "
+        f"where observed_date = '{day}' and origin = 'MOW'"
     )
 
 
@@ -50,12 +60,7 @@ def test_unseen_changes_make_the_next_transform_rebuild_in_full(
         f"update aviasales.tickets set price = 0, loaded_at = now() where observed_date = '{zeroed_day}' "
         "and origin = 'MOW'"
     )
-    warehouse.execute(
-        "update aviasales.tickets set departure_date = departure_date + 35, "
-        "departure_at = departure_at + interval '35 days', return_date = return_date + 35, "
-        f"return_at = return_at + interval '35 days', loaded_at = now() where observed_date = '{last}' "
-        "and origin = 'MOW'"
-    )
+    warehouse.execute(_move_mow_departures_by_hand(last))
     assert [op for op, _ in _pending(warehouse)] == ["DELETE", "DELETE", "UPDATE", "UPDATE", "UPDATE"]
 
     rebuilt = transform()
@@ -89,12 +94,7 @@ def test_a_hand_fix_that_moves_rows_with_a_new_loaded_at_is_rebuilt_in_full(
     # The review's repro: visible to the fact by its new loaded_at, but the avg-price mart never
     # rebuilt the departure month the rows left, and an incremental run differed from a full one.
     assert transform().exit_code == 0
-    warehouse.execute(
-        "update aviasales.tickets set departure_date = departure_date + 35, "
-        "departure_at = departure_at + interval '35 days', return_date = return_date + 35, "
-        "return_at = return_at + interval '35 days', loaded_at = now() "
-        f"where observed_date = '{warehouse.history.last_observed}' and origin = 'MOW'"
-    )
+    warehouse.execute(_move_mow_departures_by_hand(warehouse.history.last_observed))
     moved = transform()
     assert moved.exit_code == 0, moved.output
     assert REBUILDING in moved.output
